@@ -1,0 +1,171 @@
+//! Expiry values, the clock the manager reads, and the range of instants a record can hold.
+
+use std::fmt;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use serde::{Deserialize, Serialize};
+use time::format_description::well_known::Rfc3339;
+use time::{Duration, OffsetDateTime, macros::datetime};
+
+/// The earliest instant a record can hold: stores write instants as RFC 3339 text, which
+/// has four-digit years.
+pub const EARLIEST_INSTANT: OffsetDateTime = datetime!(0000-01-01 00:00:00 UTC);
+
+/// The latest instant a record can hold.
+pub const LATEST_INSTANT: OffsetDateTime = datetime!(9999-12-31 23:59:59.999_999_999 UTC);
+
+/// When a stored token stops being valid.
+///
+/// A token is valid strictly before its expiry instant and expired from that instant on.
+/// `Never` is an explicit choice, not the absence of a value.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Expiry {
+    /// The token stays valid until it is deleted.
+    Never,
+    /// The token is expired from this instant on.
+    At(#[serde(with = "time::serde::rfc3339")] OffsetDateTime),
+}
+
+impl Expiry {
+    /// The instant, or `None` for a token that never expires.
+    pub fn instant(&self) -> Option<OffsetDateTime> {
+        match self {
+            Self::Never => None,
+            Self::At(at) => Some(*at),
+        }
+    }
+
+    /// Whether a token with this expiry is expired at `now`.
+    pub fn is_expired_at(&self, now: OffsetDateTime) -> bool {
+        self.unix_nanos() <= now.unix_timestamp_nanos()
+    }
+
+    /// The expiry as nanoseconds since the Unix epoch; `i128::MAX` for `Never`.
+    pub(crate) fn unix_nanos(&self) -> i128 {
+        self.instant()
+            .map_or(i128::MAX, OffsetDateTime::unix_timestamp_nanos)
+    }
+
+    /// The earlier of two expiries.
+    pub(crate) fn min(self, other: Self) -> Self {
+        if other.unix_nanos() < self.unix_nanos() {
+            other
+        } else {
+            self
+        }
+    }
+}
+
+impl fmt::Display for Expiry {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Never => f.write_str("never"),
+            Self::At(at) => match at.format(&Rfc3339) {
+                Ok(text) => f.write_str(&text),
+                Err(_) => write!(f, "{at}"),
+            },
+        }
+    }
+}
+
+/// How long a new token should live, as asked for by the caller.
+///
+/// The manager turns it into an [`Expiry`] with its clock, refusing lifetimes that end now
+/// or in the past, beyond the configured maximum, or after [`LATEST_INSTANT`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Lifetime {
+    /// The token never expires.
+    Never,
+    /// The token expires this long after it is created.
+    For(Duration),
+    /// The token expires at this instant.
+    Until(OffsetDateTime),
+}
+
+/// A source of the current time.
+///
+/// The manager owns one and reads it for every creation and verification, so tests can
+/// substitute a [`ManualClock`].
+pub trait Clock: Send + Sync + fmt::Debug {
+    /// The current instant.
+    fn now(&self) -> OffsetDateTime;
+
+    /// The current instant in nanoseconds since the Unix epoch.
+    ///
+    /// The verification path compares instants in this form; override it when the clock can
+    /// produce it more cheaply than through [`now`](Self::now).
+    fn now_unix_nanos(&self) -> i128 {
+        self.now().unix_timestamp_nanos()
+    }
+}
+
+/// The operating system's wall clock, in UTC.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now(&self) -> OffsetDateTime {
+        OffsetDateTime::now_utc()
+    }
+
+    fn now_unix_nanos(&self) -> i128 {
+        // A wall clock set before 1970 comes back as an error holding the distance.
+        match SystemTime::now().duration_since(UNIX_EPOCH) {
+            Ok(since) => since.as_nanos() as i128,
+            Err(before) => -(before.duration().as_nanos() as i128),
+        }
+    }
+}
+
+/// A clock that only moves when told to, for tests.
+///
+/// Clones share one time, so a test can keep a handle after giving a clone to the manager.
+#[derive(Clone, Debug)]
+pub struct ManualClock(Arc<Mutex<OffsetDateTime>>);
+
+impl ManualClock {
+    /// A clock standing at `now`.
+    pub fn new(now: OffsetDateTime) -> Self {
+        Self(Arc::new(Mutex::new(now)))
+    }
+
+    /// Moves the clock to `now`, forwards or backwards.
+    pub fn set(&self, now: OffsetDateTime) {
+        *self.0.lock().unwrap_or_else(PoisonError::into_inner) = now;
+    }
+
+    /// Moves the clock by `step`, which may be negative; it stops at the ends of the range
+    /// `time` can represent instead of overflowing.
+    pub fn advance(&self, step: Duration) {
+        let mut now = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        *now = now.saturating_add(step);
+    }
+}
+
+impl Clock for ManualClock {
+    fn now(&self) -> OffsetDateTime {
+        *self.0.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn system_clock_agrees_with_itself() {
+        let nanos = SystemClock.now_unix_nanos();
+        let via_date = SystemClock.now().unix_timestamp_nanos();
+        assert!((via_date - nanos).abs() < 1_000_000_000);
+    }
+
+    #[test]
+    fn never_is_later_than_any_instant() {
+        let at = Expiry::At(LATEST_INSTANT);
+        assert_eq!(Expiry::Never.min(at), at);
+        assert_eq!(at.min(Expiry::Never), at);
+        assert!(!Expiry::Never.is_expired_at(LATEST_INSTANT));
+    }
+}

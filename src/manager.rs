@@ -1,0 +1,480 @@
+//! The manager: mints, verifies, lists, changes, rotates and deletes tokens in a store.
+
+use std::fmt;
+use std::sync::Arc;
+
+use ring::rand::SystemRandom;
+use time::{Duration, OffsetDateTime, UtcOffset};
+
+use crate::error::{ConfigError, InvalidInput, ManageError, VerifyError};
+use crate::expiry::{Clock, EARLIEST_INSTANT, Expiry, LATEST_INSTANT, Lifetime, SystemClock};
+use crate::format::{Prefix, SecretText, TokenFormat};
+use crate::id::TokenId;
+use crate::record::{NewRecord, TokenInfo, TokenRecord};
+use crate::request::{CreatedToken, NewToken, TokenUpdate};
+use crate::secret::{DUMMY_HASH, HashingKey, KeyId, PlaintextToken, random_id_and_secret};
+use crate::store::TokenStore;
+use crate::validate;
+use crate::verified::VerifiedToken;
+
+/// How often, at most, a token's last-use time is written by default.
+pub const DEFAULT_LAST_USED_RESOLUTION: Duration = Duration::minutes(1);
+
+/// Issues and checks the tokens of one service.
+///
+/// Build one at start-up with [`TokenManager::builder`] and share it (it is `Send + Sync`);
+/// every method takes `&self`.
+///
+/// # Examples
+///
+/// ```
+/// use api_tokens::{HashingKey, Lifetime, MemoryStore, NewToken, TokenManager};
+///
+/// let key = HashingKey::new(&HashingKey::generate_bytes()?[..])?;
+/// let manager = TokenManager::builder(MemoryStore::new(), key, "acme").build()?;
+///
+/// let created = manager.create(NewToken::new("laptop", Lifetime::Never))?;
+/// let verified = manager.verify(created.token().expose_secret())?;
+/// assert_eq!(verified.name(), "laptop");
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub struct TokenManager<S> {
+    store: S,
+    format: TokenFormat,
+    current_key: HashingKey,
+    previous_keys: Vec<HashingKey>,
+    clock: Arc<dyn Clock>,
+    max_lifetime: Option<Duration>,
+    last_used_resolution_nanos: u128,
+    rng: SystemRandom,
+}
+
+/// Configures a [`TokenManager`]; made by [`TokenManager::builder`].
+#[must_use]
+pub struct TokenManagerBuilder<S> {
+    store: S,
+    prefix: String,
+    current_key: HashingKey,
+    previous_keys: Vec<HashingKey>,
+    clock: Arc<dyn Clock>,
+    max_lifetime: Option<Duration>,
+    last_used_resolution: Duration,
+}
+
+impl<S: TokenStore> TokenManagerBuilder<S> {
+    /// Accepts records hashed under an older key too. Successful verifies re-hash them
+    /// under the current key, so an old key can be dropped once no record names it.
+    pub fn previous_key(mut self, key: HashingKey) -> Self {
+        self.previous_keys.push(key);
+        self
+    }
+
+    /// Reads time from `clock` instead of the system clock.
+    pub fn clock(mut self, clock: impl Clock + 'static) -> Self {
+        self.clock = Arc::new(clock);
+        self
+    }
+
+    /// Refuses tokens that would live longer than `max`, including ones that never expire.
+    pub fn max_lifetime(mut self, max: Duration) -> Self {
+        self.max_lifetime = Some(max);
+        self
+    }
+
+    /// Writes a token's last-use time at most once per `resolution`
+    /// (default [`DEFAULT_LAST_USED_RESOLUTION`]); zero writes it on every verify.
+    pub fn last_used_resolution(mut self, resolution: Duration) -> Self {
+        self.last_used_resolution = resolution;
+        self
+    }
+
+    /// Checks the configuration and builds the manager.
+    ///
+    /// # Errors
+    ///
+    /// [`ConfigError`] for an invalid prefix, two keys with the same id, a negative
+    /// last-use resolution or a maximum lifetime that is not positive.
+    pub fn build(self) -> Result<TokenManager<S>, ConfigError> {
+        let prefix = Prefix::new(&self.prefix)?;
+
+        let mut key_ids: Vec<KeyId> = self.previous_keys.iter().map(HashingKey::id).collect();
+        key_ids.push(self.current_key.id());
+        key_ids.sort_unstable();
+        if key_ids.windows(2).any(|pair| pair[0] == pair[1]) {
+            return Err(ConfigError::DuplicateKey);
+        }
+
+        if self.last_used_resolution.is_negative() {
+            return Err(ConfigError::NegativeResolution);
+        }
+        if self.max_lifetime.is_some_and(|max| !max.is_positive()) {
+            return Err(ConfigError::NonPositiveMaxLifetime);
+        }
+
+        Ok(TokenManager {
+            store: self.store,
+            format: TokenFormat::new(prefix),
+            current_key: self.current_key,
+            previous_keys: self.previous_keys,
+            clock: self.clock,
+            max_lifetime: self.max_lifetime,
+            last_used_resolution_nanos: self
+                .last_used_resolution
+                .whole_nanoseconds()
+                .unsigned_abs(),
+            rng: SystemRandom::new(),
+        })
+    }
+}
+
+impl<S: TokenStore> TokenManager<S> {
+    /// Starts configuring a manager over `store` that hashes new tokens under `key` and
+    /// mints tokens beginning with `prefix` and an underscore.
+    pub fn builder(store: S, key: HashingKey, prefix: &str) -> TokenManagerBuilder<S> {
+        TokenManagerBuilder {
+            store,
+            prefix: prefix.to_owned(),
+            current_key: key,
+            previous_keys: Vec::new(),
+            clock: Arc::new(SystemClock),
+            max_lifetime: None,
+            last_used_resolution: DEFAULT_LAST_USED_RESOLUTION,
+        }
+    }
+
+    /// The store this manager works on.
+    pub fn store(&self) -> &S {
+        &self.store
+    }
+
+    /// The format of this manager's tokens.
+    pub fn format(&self) -> &TokenFormat {
+        &self.format
+    }
+
+    /// Mints a token and stores its hash.
+    ///
+    /// # Errors
+    ///
+    /// [`ManageError::Invalid`] for a name, owner, scope, metadata entry or lifetime that
+    /// breaks the rules (see [`validate`](crate::validate)), [`ManageError::Random`] if the
+    /// system generator fails, [`ManageError::Store`] if the store does.
+    ///
+    /// # Security
+    ///
+    /// The returned plaintext is the only copy of the secret; the store receives only its
+    /// HMAC under the current hashing key.
+    pub fn create(&self, request: NewToken) -> Result<CreatedToken, ManageError> {
+        let name = validate::name(&request.name)?;
+        if let Some(owner) = &request.owner {
+            validate::owner(owner)?;
+        }
+        let scopes = validate::scopes(request.scopes)?;
+        validate::metadata(&request.metadata)?;
+
+        let now = self.now()?;
+        let expires = self.expiry_from(request.lifetime, now)?;
+
+        let (id, secret) = random_id_and_secret(&self.rng).map_err(|_| ManageError::Random)?;
+        let record = TokenRecord::new(NewRecord {
+            id,
+            name,
+            owner: request.owner,
+            scopes,
+            metadata: request.metadata,
+            created_at: now,
+            expires,
+            key_id: self.current_key.id(),
+            hash: self.current_key.hash(&secret),
+        });
+        let info = record.info();
+        self.store.insert(record)?;
+
+        let token = PlaintextToken::new(self.format.encode(&id, &secret));
+        Ok(CreatedToken { token, info })
+    }
+
+    /// Checks a presented token and returns what it grants.
+    ///
+    /// The steps: parse (shape and checksum, no lookup), look the record up by id, compute
+    /// the HMAC of the secret under the key the record names, compare it in constant time,
+    /// then check expiry. A success may note the last-use time and, for a record hashed
+    /// under a previous key, re-hash it under the current one; failures of either are
+    /// ignored, as they do not make the token less valid.
+    ///
+    /// # Errors
+    ///
+    /// [`VerifyError::Malformed`] before any lookup, [`VerifyError::Invalid`] for an
+    /// unknown id or a wrong secret, [`VerifyError::Expired`] for a genuine token at or past
+    /// its expiry, [`VerifyError::Store`] if the store cannot be read.
+    ///
+    /// # Security
+    ///
+    /// An unknown id is hashed and compared like a known one, against a dummy hash, so both
+    /// failures cost the same and give the same error. Expiry is reported only once the
+    /// secret has matched. A token is expired from its expiry instant on.
+    pub fn verify(&self, presented: &str) -> Result<VerifiedToken, VerifyError> {
+        let token = self.format.parse(presented)?;
+        let record = self.store.get(&token.id).map_err(VerifyError::Store)?;
+
+        // Hash under the key the record names; without a record, or with a key this
+        // manager does not hold, do the same work against a hash nothing matches.
+        let known = record
+            .as_deref()
+            .and_then(|r| Some((self.key(r.key_id())?, r.hash())));
+        let (key, expected) = known.unwrap_or((&self.current_key, &DUMMY_HASH));
+        let matches = key.hash(token.secret).ct_matches(expected);
+        let record = match record {
+            Some(record) if matches => record,
+            _ => return Err(VerifyError::Invalid),
+        };
+
+        let now = self.clock.now_unix_nanos();
+        if record.expires_nanos() <= now {
+            return Err(VerifyError::Expired);
+        }
+
+        self.note_use(&record, now);
+        if key.id() != self.current_key.id() {
+            self.rehash(record.id(), token.secret);
+        }
+        Ok(VerifiedToken::new(record))
+    }
+
+    /// One token's details.
+    ///
+    /// # Errors
+    ///
+    /// [`ManageError::NotFound`] for an unknown id, [`ManageError::Store`] if the store fails.
+    pub fn get(&self, id: &TokenId) -> Result<TokenInfo, ManageError> {
+        Ok(self.record(id)?.info())
+    }
+
+    /// Every token, or one owner's, newest first.
+    ///
+    /// # Errors
+    ///
+    /// [`ManageError::Store`] if the store fails.
+    pub fn list(&self, owner: Option<&str>) -> Result<Vec<TokenInfo>, ManageError> {
+        let mut tokens: Vec<TokenInfo> = self
+            .store
+            .list(owner)?
+            .iter()
+            .map(|record| record.info())
+            .collect();
+        tokens.sort_by(|a, b| {
+            b.created_at
+                .cmp(&a.created_at)
+                .then_with(|| a.id.cmp(&b.id))
+        });
+        Ok(tokens)
+    }
+
+    /// Changes a token's name, scopes or expiry.
+    ///
+    /// # Errors
+    ///
+    /// [`ManageError::NotFound`] for an unknown id, [`ManageError::Invalid`] for a value that
+    /// breaks the rules (nothing is changed then), [`ManageError::Store`] if the store fails.
+    pub fn update(&self, id: &TokenId, update: TokenUpdate) -> Result<TokenInfo, ManageError> {
+        let mut record = TokenRecord::clone(&*self.record(id)?);
+        if let Some(name) = update.name {
+            record.set_name(validate::name(&name)?);
+        }
+        if let Some(scopes) = update.scopes {
+            record.set_scopes(validate::scopes(scopes)?);
+        }
+        if let Some(lifetime) = update.lifetime {
+            let now = self.now()?;
+            record.set_expires(self.expiry_from(lifetime, now)?);
+        }
+
+        let info = record.info();
+        self.store.update(record)?;
+        Ok(info)
+    }
+
+    /// Deletes a token; it stops verifying at once.
+    ///
+    /// # Errors
+    ///
+    /// [`ManageError::NotFound`] for an unknown id, [`ManageError::Store`] if the store fails.
+    pub fn delete(&self, id: &TokenId) -> Result<(), ManageError> {
+        Ok(self.store.remove(id)?)
+    }
+
+    /// Mints a replacement with the same name, owner, scopes and metadata, and a lifetime
+    /// as long as the old token's (or none, if it never expired).
+    ///
+    /// The old token keeps working for `grace` (never past its own expiry) and is deleted
+    /// at once when `grace` is zero, as in "roll key" flows where clients need time to switch.
+    ///
+    /// # Errors
+    ///
+    /// As [`rotate_with_lifetime`](Self::rotate_with_lifetime).
+    pub fn rotate(&self, id: &TokenId, grace: Duration) -> Result<CreatedToken, ManageError> {
+        let old = self.record(id)?;
+        let lifetime = match old.expires() {
+            Expiry::Never => Lifetime::Never,
+            Expiry::At(at) => Lifetime::For(at - old.created_at()),
+        };
+        self.rotate_with_lifetime(id, grace, lifetime)
+    }
+
+    /// As [`rotate`](Self::rotate), giving the replacement `lifetime`.
+    ///
+    /// # Errors
+    ///
+    /// [`ManageError::NotFound`] for an unknown id, [`ManageError::Invalid`] for a negative
+    /// grace or a lifetime the rules refuse, [`ManageError::Store`] if the store fails; then
+    /// the old token is unchanged and no replacement is kept.
+    pub fn rotate_with_lifetime(
+        &self,
+        id: &TokenId,
+        grace: Duration,
+        lifetime: Lifetime,
+    ) -> Result<CreatedToken, ManageError> {
+        if grace.is_negative() {
+            return Err(InvalidInput::NegativeGrace.into());
+        }
+        let old = self.record(id)?;
+        let now = self.now()?;
+
+        let mut request = NewToken::new(old.name(), lifetime);
+        request.owner = old.owner().map(str::to_owned);
+        request.scopes = old.scopes().to_vec();
+        request.metadata = old.metadata().clone();
+        let created = self.create(request)?;
+
+        let retired = if grace.is_zero() {
+            self.store.remove(id)
+        } else {
+            let cutoff = now
+                .checked_add(grace)
+                .map_or(LATEST_INSTANT, |t| t.min(LATEST_INSTANT));
+            let mut old = TokenRecord::clone(&old);
+            old.set_expires(old.expires().min(Expiry::At(cutoff)));
+            self.store.update(old)
+        };
+        if let Err(error) = retired {
+            // Keep the store as it was: a replacement nobody received is only clutter.
+            let _ = self.store.remove(&created.info.id);
+            return Err(error.into());
+        }
+        Ok(created)
+    }
+
+    /// Deletes every expired token and returns their ids.
+    ///
+    /// # Errors
+    ///
+    /// [`ManageError::Invalid`] if the clock reads an unsupported instant,
+    /// [`ManageError::Store`] if the store fails.
+    pub fn purge_expired(&self) -> Result<Vec<TokenId>, ManageError> {
+        Ok(self.store.purge_expired(self.now()?)?)
+    }
+
+    fn record(&self, id: &TokenId) -> Result<Arc<TokenRecord>, ManageError> {
+        self.store.get(id)?.ok_or(ManageError::NotFound(*id))
+    }
+
+    fn key(&self, id: KeyId) -> Option<&HashingKey> {
+        if self.current_key.id() == id {
+            return Some(&self.current_key);
+        }
+        self.previous_keys.iter().find(|key| key.id() == id)
+    }
+
+    /// The clock's time, if a record can hold it.
+    fn now(&self) -> Result<OffsetDateTime, InvalidInput> {
+        self.clock
+            .now()
+            .checked_to_offset(UtcOffset::UTC)
+            .filter(|now| (EARLIEST_INSTANT..=LATEST_INSTANT).contains(now))
+            .ok_or(InvalidInput::ClockOutOfRange)
+    }
+
+    /// Turns a requested lifetime into an expiry, refusing what the rules forbid.
+    fn expiry_from(&self, lifetime: Lifetime, now: OffsetDateTime) -> Result<Expiry, InvalidInput> {
+        let at = match lifetime {
+            Lifetime::Never if self.max_lifetime.is_some() => {
+                return Err(InvalidInput::ExpiryBeyondMaxLifetime);
+            }
+            Lifetime::Never => return Ok(Expiry::Never),
+            Lifetime::For(duration) if !duration.is_positive() => {
+                return Err(InvalidInput::ExpiryNotInFuture);
+            }
+            Lifetime::For(duration) => now
+                .checked_add(duration)
+                .ok_or(InvalidInput::ExpiryOutOfRange)?,
+            Lifetime::Until(at) => at
+                .checked_to_offset(UtcOffset::UTC)
+                .ok_or(InvalidInput::ExpiryOutOfRange)?,
+        };
+
+        if at <= now {
+            return Err(InvalidInput::ExpiryNotInFuture);
+        }
+        if at > LATEST_INSTANT {
+            return Err(InvalidInput::ExpiryOutOfRange);
+        }
+        if let Some(max) = self.max_lifetime
+            && now.checked_add(max).is_some_and(|latest| at > latest)
+        {
+            return Err(InvalidInput::ExpiryBeyondMaxLifetime);
+        }
+        Ok(Expiry::At(at))
+    }
+
+    /// Writes the last-use time when the stored one is further than the resolution from
+    /// now, in either direction, so a clock stepped back corrects it too.
+    fn note_use(&self, record: &TokenRecord, now_nanos: i128) {
+        let distance = now_nanos
+            .saturating_sub(record.last_used_nanos())
+            .unsigned_abs();
+        if distance < self.last_used_resolution_nanos {
+            return;
+        }
+        if let Ok(now) = self.now() {
+            let _ = self.store.record_use(record.id(), now);
+        }
+    }
+
+    /// Stores the hash of a verified secret under the current key. Reads the record again
+    /// first, so that a change made meanwhile is not overwritten.
+    fn rehash(&self, id: &TokenId, secret: SecretText<'_>) {
+        let Ok(Some(fresh)) = self.store.get(id) else {
+            return;
+        };
+        if fresh.key_id() == self.current_key.id() {
+            return;
+        }
+        let mut record = TokenRecord::clone(&fresh);
+        record.set_hash(self.current_key.id(), self.current_key.hash(secret));
+        let _ = self.store.update(record);
+    }
+}
+
+impl<S: fmt::Debug> fmt::Debug for TokenManager<S> {
+    // Key ids only: they name the keys without revealing them.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let previous: Vec<KeyId> = self.previous_keys.iter().map(HashingKey::id).collect();
+        f.debug_struct("TokenManager")
+            .field("prefix", self.format.prefix())
+            .field("current_key", &self.current_key.id())
+            .field("previous_keys", &previous)
+            .field("store", &self.store)
+            .field("max_lifetime", &self.max_lifetime)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<S: fmt::Debug> fmt::Debug for TokenManagerBuilder<S> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TokenManagerBuilder")
+            .field("prefix", &self.prefix)
+            .field("current_key", &self.current_key.id())
+            .field("store", &self.store)
+            .finish_non_exhaustive()
+    }
+}

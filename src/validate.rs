@@ -1,0 +1,141 @@
+//! Limits on the text a caller attaches to a token: its name, owner, scopes and metadata.
+//!
+//! | field | length | characters |
+//! |---|---|---|
+//! | name | 1 to 100 after trimming surrounding white space | no control or bidirectional-override characters |
+//! | owner | 1 to 256 | as a name, and no surrounding white space |
+//! | scope | 1 to 64, at most 64 scopes | ASCII letters, digits and `:._-/`, or `*` |
+//! | metadata key | 1 to 64, at most 32 entries | ASCII letters, digits and `._-` |
+//! | metadata value | 0 to 1024 | no control or bidirectional-override characters |
+//!
+//! Lengths count Unicode scalar values.
+
+use std::collections::BTreeMap;
+
+use crate::error::InvalidInput;
+
+/// The longest token name, in characters, after trimming.
+pub const MAX_NAME_CHARS: usize = 100;
+/// The longest owner, in characters.
+pub const MAX_OWNER_CHARS: usize = 256;
+/// The longest scope, in characters.
+pub const MAX_SCOPE_CHARS: usize = 64;
+/// The most scopes one token may carry.
+pub const MAX_SCOPES: usize = 64;
+/// The longest metadata key, in characters.
+pub const MAX_METADATA_KEY_CHARS: usize = 64;
+/// The longest metadata value, in characters.
+pub const MAX_METADATA_VALUE_CHARS: usize = 1024;
+/// The most metadata entries one token may carry.
+pub const MAX_METADATA_ENTRIES: usize = 32;
+
+/// Trims a name and checks it; returns the trimmed name.
+pub(crate) fn name(name: &str) -> Result<String, InvalidInput> {
+    let trimmed = name.trim();
+    if !has_chars_between(trimmed, 1, MAX_NAME_CHARS) {
+        return Err(InvalidInput::NameLength);
+    }
+    if !is_plain_text(trimmed) {
+        return Err(InvalidInput::NameCharacters);
+    }
+    Ok(trimmed.to_owned())
+}
+
+/// Checks an owner, which is kept exactly as given.
+pub(crate) fn owner(owner: &str) -> Result<(), InvalidInput> {
+    let valid = has_chars_between(owner, 1, MAX_OWNER_CHARS)
+        && is_plain_text(owner)
+        && owner.trim() == owner;
+    if valid {
+        Ok(())
+    } else {
+        Err(InvalidInput::Owner)
+    }
+}
+
+/// Checks a list of scopes and returns it sorted without duplicates.
+pub(crate) fn scopes(scopes: Vec<String>) -> Result<Vec<String>, InvalidInput> {
+    if scopes.len() > MAX_SCOPES {
+        return Err(InvalidInput::TooManyScopes);
+    }
+    let scope_char = |c: char| c.is_ascii_alphanumeric() || ":._-/".contains(c);
+    for scope in &scopes {
+        let valid = scope == "*"
+            || (has_chars_between(scope, 1, MAX_SCOPE_CHARS) && scope.chars().all(scope_char));
+        if !valid {
+            return Err(InvalidInput::Scope);
+        }
+    }
+
+    let mut scopes = scopes;
+    scopes.sort_unstable();
+    scopes.dedup();
+    Ok(scopes)
+}
+
+/// Checks every metadata entry and the number of entries.
+pub(crate) fn metadata(metadata: &BTreeMap<String, String>) -> Result<(), InvalidInput> {
+    if metadata.len() > MAX_METADATA_ENTRIES {
+        return Err(InvalidInput::TooManyMetadataEntries);
+    }
+    let key_char = |c: char| c.is_ascii_alphanumeric() || "._-".contains(c);
+    for (key, value) in metadata {
+        let key_ok = has_chars_between(key, 1, MAX_METADATA_KEY_CHARS) && key.chars().all(key_char);
+        let value_ok =
+            has_chars_between(value, 0, MAX_METADATA_VALUE_CHARS) && is_plain_text(value);
+        if !key_ok || !value_ok {
+            return Err(InvalidInput::Metadata);
+        }
+    }
+    Ok(())
+}
+
+/// Whether `text` has between `min` and `max` characters, counting no further than needed.
+fn has_chars_between(text: &str, min: usize, max: usize) -> bool {
+    // A character is at most 4 bytes, so a longer text cannot be within the limit.
+    if text.len() > max * 4 {
+        return false;
+    }
+    let count = text.chars().count();
+    (min..=max).contains(&count)
+}
+
+/// No control characters and nothing that reorders how the text is displayed.
+fn is_plain_text(text: &str) -> bool {
+    !text.chars().any(|c| c.is_control() || is_bidi_control(c))
+}
+
+fn is_bidi_control(c: char) -> bool {
+    matches!(c, '\u{061C}' | '\u{200E}' | '\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_trimmed_then_counted_in_characters() {
+        assert_eq!(name("  deploy  ").unwrap(), "deploy");
+        assert!(name(&"é".repeat(MAX_NAME_CHARS)).is_ok());
+        assert_eq!(
+            name(&"é".repeat(MAX_NAME_CHARS + 1)),
+            Err(InvalidInput::NameLength)
+        );
+        assert_eq!(name(" \t "), Err(InvalidInput::NameLength));
+    }
+
+    #[test]
+    fn names_with_hidden_characters_are_refused() {
+        for bad in ["a\u{0}b", "a\nb", "a\u{202E}b", "a\u{2067}b", "a\u{7f}b"] {
+            assert_eq!(name(bad), Err(InvalidInput::NameCharacters), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn scopes_are_sorted_and_deduplicated() {
+        let given = vec!["b:write".into(), "a:read".into(), "b:write".into()];
+        assert_eq!(scopes(given).unwrap(), ["a:read", "b:write"]);
+        assert_eq!(scopes(vec!["a b".into()]), Err(InvalidInput::Scope));
+        assert_eq!(scopes(vec![String::new()]), Err(InvalidInput::Scope));
+    }
+}
