@@ -123,6 +123,37 @@ pub enum StoreError {
         /// What was wrong there.
         reason: String,
     },
+    /// The store's file was written in a later format version than this library reads; it
+    /// has been left untouched.
+    #[error(
+        "token store {path} has format version {version}, newer than this library reads",
+        path = path.display()
+    )]
+    UnsupportedVersion {
+        /// The file involved.
+        path: PathBuf,
+        /// The version the file declares.
+        version: u32,
+    },
+    /// Another process held the store's lock for longer than the configured timeout.
+    #[error("token store {path} is locked by another writer", path = path.display())]
+    Locked {
+        /// The file involved.
+        path: PathBuf,
+    },
+    /// The store's file was created for tokens of another prefix.
+    #[error(
+        "token store {path} was created for prefix `{stored}`, not `{requested}`",
+        path = path.display()
+    )]
+    PrefixMismatch {
+        /// The file involved.
+        path: PathBuf,
+        /// The prefix recorded in the file.
+        stored: String,
+        /// The prefix it was opened with.
+        requested: String,
+    },
     /// A store backed by some other system failed.
     #[error("token store backend failed")]
     Backend(#[source] Box<dyn std::error::Error + Send + Sync>),

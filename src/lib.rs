@@ -45,6 +45,8 @@
 
 mod error;
 mod expiry;
+#[cfg(any(unix, windows))]
+mod file;
 mod format;
 mod id;
 mod manager;
@@ -61,6 +63,11 @@ pub use error::{
 };
 pub use expiry::{
     Clock, EARLIEST_INSTANT, Expiry, LATEST_INSTANT, Lifetime, ManualClock, SystemClock,
+};
+#[cfg(any(unix, windows))]
+pub use file::{
+    DEFAULT_COMPACT_AFTER, DEFAULT_LOCK_TIMEOUT, DEFAULT_REFRESH_INTERVAL, FileStore,
+    FileStoreOptions,
 };
 pub use format::{
     BODY_LEN, MAX_PREFIX_LEN, MAX_TOKEN_LEN, Prefix, TOKEN_REGEX, TokenFormat, bearer_token,

@@ -1,0 +1,300 @@
+//! A store that keeps records in one file, shared safely by several processes.
+
+mod compact;
+mod disk;
+mod flusher;
+mod format;
+mod io;
+mod lock;
+mod log;
+mod options;
+mod shared;
+
+use std::fmt;
+use std::path::Path;
+use std::sync::Arc;
+
+use time::OffsetDateTime;
+
+use self::disk::{Disk, io_error};
+use self::flusher::Flusher;
+use self::log::Op;
+use self::shared::Shared;
+use crate::error::StoreError;
+use crate::format::Prefix;
+use crate::id::TokenId;
+use crate::memory::MemoryStore;
+use crate::record::TokenRecord;
+use crate::store::TokenStore;
+
+pub use self::options::{
+    DEFAULT_COMPACT_AFTER, DEFAULT_LOCK_TIMEOUT, DEFAULT_REFRESH_INTERVAL, FileStoreOptions,
+};
+
+/// Keeps token records in a file: durable, crash-safe, and shared by every process that
+/// opens the same path (a service and an admin tool, say).
+///
+/// The file is an append-only log of checksummed changes behind a header whose commit slot
+/// names how much of the log is committed; the README describes the format. Only records
+/// are stored, with the HMAC of each secret, never a secret.
+///
+/// # Reads
+///
+/// All records are held in memory, so lookups cost what a [`MemoryStore`] lookup does and
+/// verifies never wait for a disk write. Changes made by other processes are read:
+/// - before answering that an id is unknown, so a token created elsewhere verifies at once;
+/// - on a lookup, once the [refresh interval](FileStoreOptions::refresh_interval) has passed
+///   since the last check (by a monotonic clock read, not a system call), so a token
+///   deleted or changed elsewhere stops verifying within that interval;
+/// - before every write, and by [`list`](TokenStore::list) and [`refresh`](Self::refresh).
+///
+/// # Writes
+///
+/// Each insert, update, removal and purge takes the file's exclusive lock, reads what
+/// others committed, appends its change, syncs it, commits it in the header, syncs that,
+/// and only then returns: a change that returned `Ok` survives a crash or a power cut.
+/// A crash at any moment leaves a file that opens with every change that had returned, and
+/// none half-applied. The cost of a change does not grow with the number of records; the
+/// log is rewritten compactly, under a new name swapped in atomically, once it has grown
+/// [well past](FileStoreOptions::compact_after) its live records.
+///
+/// # Last-use times
+///
+/// [`record_use`](TokenStore::record_use) only changes memory. The times are written in
+/// batches: with the next change, by [`flush`](Self::flush), when the store is dropped, and
+/// on a timer if [`flush_interval`](FileStoreOptions::flush_interval) is set. A crash loses
+/// the times noted since the last of these; nothing else is lost.
+///
+/// # Damaged files
+///
+/// A file that is not a token store, is truncated, fails a checksum or has a later format
+/// version is reported with its path and the byte offset at fault, and is never modified.
+///
+/// # Examples
+///
+/// ```
+/// use api_tokens::{FileStore, HashingKey, Lifetime, NewToken, Prefix, TokenManager};
+///
+/// let dir = tempfile::tempdir()?;
+/// let path = dir.path().join("tokens.store");
+/// let key_bytes = HashingKey::generate_bytes()?;
+///
+/// let store = FileStore::options().prefix(Prefix::new("acme")?).open(&path)?;
+/// let manager = TokenManager::builder(store, HashingKey::new(&key_bytes[..])?, "acme").build()?;
+/// let created = manager.create(NewToken::new("deploy", Lifetime::Never))?;
+/// drop(manager);
+///
+/// // Another process, or a restart, sees the same tokens.
+/// let store = FileStore::open(&path)?;
+/// let manager = TokenManager::builder(store, HashingKey::new(&key_bytes[..])?, "acme").build()?;
+/// assert_eq!(manager.verify(created.token().expose_secret())?.name(), "deploy");
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub struct FileStore {
+    shared: Arc<Shared>,
+    prefix: Option<Prefix>,
+    flusher: Option<Flusher>,
+}
+
+impl FileStore {
+    /// Opens the store at `path` with default options, creating it if it is missing.
+    ///
+    /// # Errors
+    ///
+    /// As [`FileStoreOptions::open`].
+    pub fn open(path: impl AsRef<Path>) -> Result<Self, StoreError> {
+        FileStoreOptions::default().open(path)
+    }
+
+    /// Starts configuring how a store is opened.
+    pub fn options() -> FileStoreOptions {
+        FileStoreOptions::default()
+    }
+
+    fn open_with(path: &Path, options: FileStoreOptions) -> Result<Self, StoreError> {
+        let file = loop {
+            match io::open_rw(path) {
+                Ok(file) => break file,
+                Err(error) if error.kind() == std::io::ErrorKind::NotFound && options.create => {
+                    let written = compact::write_file(
+                        path,
+                        options.prefix.as_ref(),
+                        &[],
+                        compact::NEW_SUFFIX,
+                    )?;
+                    drop(written.file);
+                    // If another process created the store meanwhile, this opens theirs.
+                    io::link_into_place(&written.temp, path)
+                        .map_err(|error| io_error(path, error))?;
+                }
+                Err(error) => return Err(io_error(path, error)),
+            }
+        };
+
+        let loaded = Disk::load(file, path, options.lock_timeout)?;
+        let prefix = loaded.disk.header.prefix.clone();
+        if let (Some(stored), Some(requested)) = (&prefix, &options.prefix)
+            && stored != requested
+        {
+            return Err(StoreError::PrefixMismatch {
+                path: path.to_owned(),
+                stored: stored.to_string(),
+                requested: requested.to_string(),
+            });
+        }
+
+        let memory = MemoryStore::new();
+        loaded.replay.apply_to(&memory);
+        let flush_interval = options.flush_interval;
+        let shared = Arc::new(Shared::new(path.to_owned(), options, loaded.disk, memory));
+        let flusher = match flush_interval {
+            Some(every) => Some(Flusher::start(&shared, every).map_err(|e| io_error(path, e))?),
+            None => None,
+        };
+        Ok(Self {
+            shared,
+            prefix,
+            flusher,
+        })
+    }
+
+    /// The path the store was opened at.
+    pub fn path(&self) -> &Path {
+        &self.shared.path
+    }
+
+    /// The token prefix recorded when the file was created, if one was given then.
+    pub fn prefix(&self) -> Option<&Prefix> {
+        self.prefix.as_ref()
+    }
+
+    /// How many records the store holds, as of the last check for changes.
+    pub fn len(&self) -> usize {
+        self.shared.memory.len()
+    }
+
+    /// Whether the store held no records at the last check for changes.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Reads changes made by other processes now, whatever the refresh interval.
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError::Io`] if the file cannot be read, [`StoreError::Corrupt`] if what was
+    /// added to it is damaged (memory then keeps the last good state),
+    /// [`StoreError::UnsupportedVersion`] if it was replaced by a later format,
+    /// [`StoreError::Locked`] if a check that needed the lock timed out.
+    pub fn refresh(&self) -> Result<(), StoreError> {
+        self.shared.check_now()
+    }
+
+    /// Writes pending last-use times now, if there are any.
+    ///
+    /// # Errors
+    ///
+    /// As [`refresh`](Self::refresh), and [`StoreError::Io`] if the write fails; the times
+    /// stay pending then.
+    pub fn flush(&self) -> Result<(), StoreError> {
+        self.shared.flush()
+    }
+
+    /// Rewrites the file with only the live records, under a temporary name in the same
+    /// directory that then replaces it. Other processes notice and read the new file.
+    ///
+    /// # Errors
+    ///
+    /// As [`refresh`](Self::refresh), and [`StoreError::Io`] if writing, renaming or
+    /// syncing fails; the current file stays in use then.
+    pub fn compact(&self) -> Result<(), StoreError> {
+        self.shared.compact()
+    }
+}
+
+impl fmt::Debug for FileStore {
+    // The path and the size: records hold hashes, which have no place in logs.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("FileStore")
+            .field("path", &self.shared.path)
+            .field("prefix", &self.prefix)
+            .field("records", &self.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Drop for FileStore {
+    fn drop(&mut self) {
+        drop(self.flusher.take());
+        // Nothing can report a failure here; the times noted since the last write are
+        // what a crash would lose too.
+        let _ = self.shared.flush();
+    }
+}
+
+impl TokenStore for FileStore {
+    /// Adds a record; durable when this returns `Ok`.
+    fn insert(&self, record: TokenRecord) -> Result<(), StoreError> {
+        self.shared.commit(|memory| {
+            if memory.get(record.id())?.is_some() {
+                return Err(StoreError::Duplicate(*record.id()));
+            }
+            Ok((vec![Op::Insert(record)], ()))
+        })
+    }
+
+    fn get(&self, id: &TokenId) -> Result<Option<Arc<TokenRecord>>, StoreError> {
+        self.shared.get(id)
+    }
+
+    /// Lists records after reading changes made by other processes.
+    fn list(&self, owner: Option<&str>) -> Result<Vec<Arc<TokenRecord>>, StoreError> {
+        self.shared.check_now()?;
+        self.shared.memory.list(owner)
+    }
+
+    /// Replaces a record; durable when this returns `Ok`.
+    fn update(&self, mut record: TokenRecord) -> Result<(), StoreError> {
+        self.shared.commit(|memory| {
+            let stored = memory
+                .get(record.id())?
+                .ok_or(StoreError::NotFound(*record.id()))?;
+            if let Some(kept) = stored.last_used_at()
+                && record.last_used_at().is_none_or(|given| given < kept)
+            {
+                record.set_last_used_at(kept);
+            }
+            Ok((vec![Op::Update(record)], ()))
+        })
+    }
+
+    /// Removes a record; durable when this returns `Ok`.
+    fn remove(&self, id: &TokenId) -> Result<(), StoreError> {
+        self.shared.commit(|memory| {
+            if memory.get(id)?.is_none() {
+                return Err(StoreError::NotFound(*id));
+            }
+            Ok((vec![Op::Remove(*id)], ()))
+        })
+    }
+
+    /// Notes the time in memory only; see [Last-use times](FileStore#last-use-times).
+    fn record_use(&self, id: &TokenId, at: OffsetDateTime) -> Result<(), StoreError> {
+        self.shared.note_use(id, at);
+        Ok(())
+    }
+
+    /// Removes every expired record in one commit.
+    fn purge_expired(&self, now: OffsetDateTime) -> Result<Vec<TokenId>, StoreError> {
+        self.shared.commit(|memory| {
+            let expired: Vec<TokenId> = memory
+                .list(None)?
+                .iter()
+                .filter(|record| record.expires().is_expired_at(now))
+                .map(|record| *record.id())
+                .collect();
+            let ops = expired.iter().map(|id| Op::Remove(*id)).collect();
+            Ok((ops, expired))
+        })
+    }
+}
