@@ -14,18 +14,18 @@ use tempfile::TempDir;
 const PREFIX: &str = "filetest";
 
 fn key() -> HashingKey {
-    HashingKey::new(&[9; 32]).unwrap()
+    HashingKey::new(&[9; 32]).expect("32 bytes make a key")
 }
 
 fn manager(store: FileStore) -> TokenManager<FileStore> {
     TokenManager::builder(store, key(), PREFIX)
         .last_used_resolution(time::Duration::ZERO)
         .build()
-        .unwrap()
+        .expect("the configuration is valid")
 }
 
 fn store_path() -> (TempDir, PathBuf) {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = tempfile::tempdir().expect("a temporary directory");
     let path = dir.path().join("tokens.store");
     (dir, path)
 }
@@ -33,7 +33,7 @@ fn store_path() -> (TempDir, PathBuf) {
 fn create(manager: &TokenManager<FileStore>, name: &str) -> (String, api_tokens::TokenId) {
     let created = manager
         .create(NewToken::new(name, Lifetime::Never))
-        .unwrap();
+        .expect("creating a token succeeds");
     (
         created.token().expose_secret().to_owned(),
         created.info().id,
