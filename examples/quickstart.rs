@@ -1,17 +1,32 @@
 //! The whole life of an API token, narrated.
 //!
-//! Run it with `cargo run --example quickstart`.
+//! Run it with `cargo run --example quickstart`. The tokens are kept in a file store in a
+//! temporary directory, removed at the end; `cargo run --example quickstart -- PATH` keeps
+//! them in the file at `PATH` instead.
 
 use std::error::Error;
+use std::path::PathBuf;
 
-use api_tokens::{HashingKey, Lifetime, MemoryStore, NewToken, TokenManager};
+use api_tokens::{FileStore, HashingKey, Lifetime, NewToken, Prefix, TokenManager};
 use time::Duration;
 
 fn main() -> Result<(), Box<dyn Error>> {
+    let temp_dir = tempfile::tempdir()?;
+    let path = match std::env::args_os().nth(1) {
+        Some(path) => PathBuf::from(path),
+        None => temp_dir.path().join("tokens.store"),
+    };
+
     // A real service loads its hashing key from a secret store; a fresh one will do here.
-    let key = HashingKey::new(&HashingKey::generate_bytes()?[..])?;
-    let manager = TokenManager::builder(MemoryStore::new(), key, "demo").build()?;
-    println!("A token manager for tokens that start with `demo_`, keeping records in memory.\n");
+    let key_bytes = HashingKey::generate_bytes()?;
+    let store = FileStore::options()
+        .prefix(Prefix::new("demo")?)
+        .open(&path)?;
+    let manager = TokenManager::builder(store, HashingKey::new(&key_bytes[..])?, "demo").build()?;
+    println!(
+        "A token manager for tokens that start with `demo_`, keeping records in {}.\n",
+        path.display()
+    );
 
     step("Create a token that expires in 30 days, allowed to read and write repositories");
     let ci = manager.create(
@@ -74,9 +89,21 @@ fn main() -> Result<(), Box<dyn Error>> {
     step("Delete the laptop token, then try it again");
     manager.delete(&laptop.info().id)?;
     match manager.verify(laptop.token().expose_secret()) {
-        Ok(_) => println!("  accepted (unexpected)"),
-        Err(error) => println!("  refused: {error}"),
+        Ok(_) => println!("  accepted (unexpected)\n"),
+        Err(error) => println!("  refused: {error}\n"),
     }
+
+    step("Close the store and open it again, as a restarted service would");
+    drop(manager);
+    let store = FileStore::open(&path)?;
+    let manager = TokenManager::builder(store, HashingKey::new(&key_bytes[..])?, "demo").build()?;
+    let again = manager.verify(rotated.token().expose_secret())?;
+    println!(
+        "  {} tokens on file; the rotated CI token still verifies: {} ({})",
+        manager.list(None)?.len(),
+        again.name(),
+        again.id()
+    );
     Ok(())
 }
 

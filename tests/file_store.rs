@@ -375,3 +375,33 @@ fn purge_removes_expired_records_in_one_commit() {
     drop(manager);
     assert_eq!(FileStore::open(&path).unwrap().len(), 3);
 }
+
+#[cfg(unix)]
+#[test]
+fn a_store_behind_a_symbolic_link_stays_one_file() {
+    let (dir, real) = store_path();
+    let link = dir.path().join("link.store");
+    drop(FileStore::open(&real).unwrap());
+    std::os::unix::fs::symlink(&real, &link).unwrap();
+
+    let through_link = manager(FileStore::options().compact_after(0).open(&link).unwrap());
+    let direct = manager(FileStore::open(&real).unwrap());
+    let (token, _) = create(&through_link, "via the link");
+    // Compaction ran after that change; both names still lead to the same store.
+    assert!(
+        fs::symlink_metadata(&link)
+            .unwrap()
+            .file_type()
+            .is_symlink()
+    );
+    assert_eq!(direct.verify(&token).unwrap().name(), "via the link");
+    create(&direct, "direct");
+    assert_eq!(through_link.list(None).unwrap().len(), 2);
+
+    let dangling = dir.path().join("dangling.store");
+    std::os::unix::fs::symlink(dir.path().join("nowhere"), &dangling).unwrap();
+    assert!(matches!(
+        FileStore::open(&dangling),
+        Err(StoreError::Io { .. })
+    ));
+}

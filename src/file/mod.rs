@@ -112,24 +112,41 @@ impl FileStore {
     }
 
     fn open_with(path: &Path, options: FileStoreOptions) -> Result<Self, StoreError> {
+        // Later steps rename files beside this path and reopen it, so it must not change
+        // meaning when the working directory does.
+        let mut path = std::path::absolute(path).map_err(|error| io_error(path, error))?;
+        let mut attempts = 0;
         let file = loop {
-            match io::open_rw(path) {
+            attempts += 1;
+            match io::open_rw(&path) {
                 Ok(file) => break file,
-                Err(error) if error.kind() == std::io::ErrorKind::NotFound && options.create => {
+                // A second miss after a link that found the name taken means a dangling
+                // symbolic link or a name that keeps vanishing: give up.
+                Err(error)
+                    if error.kind() == std::io::ErrorKind::NotFound
+                        && options.create
+                        && attempts <= 2 =>
+                {
                     let written = compact::write_file(
-                        path,
+                        &path,
                         options.prefix.as_ref(),
                         &[],
                         compact::NEW_SUFFIX,
                     )?;
                     drop(written.file);
                     // If another process created the store meanwhile, this opens theirs.
-                    io::link_into_place(&written.temp, path)
-                        .map_err(|error| io_error(path, error))?;
+                    io::link_into_place(&written.temp, &path)
+                        .map_err(|error| io_error(&path, error))?;
                 }
-                Err(error) => return Err(io_error(path, error)),
+                Err(error) => return Err(io_error(&path, error)),
             }
         };
+        // Compaction replaces the file at the path; through a symbolic link it would
+        // replace the link and leave the real file behind, so work on the real file.
+        if path.is_symlink() {
+            path = std::fs::canonicalize(&path).map_err(|error| io_error(&path, error))?;
+        }
+        let path = path.as_path();
 
         let loaded = Disk::load(file, path, options.lock_timeout)?;
         let prefix = loaded.disk.header.prefix.clone();
