@@ -779,6 +779,9 @@ fn parse_expiry(text: &str) -> Result<Lifetime, String> {
         return Ok(Lifetime::Until(next.with_time(Time::MIDNIGHT).assume_utc()));
     }
     parse_duration(text).map(Lifetime::For).map_err(|_| {
-        format!("`{text}` is not an expiry: use never, 30d, 12h, 90m, 2027-01-31 or 2027-01-31T12:00:00Z")
+        format!(
+            "`{text}` is not an expiry: use never, 30d, 12h, 90m, 2027-01-31 or \
+             2027-01-31T12:00:00Z"
+        )
     })
 }

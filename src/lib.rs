@@ -6,7 +6,8 @@
 //! service verifies every presented token on its request path.
 //!
 //! - [`TokenManager`] mints, verifies, lists, updates, rotates and deletes tokens.
-//! - [`TokenStore`] is where records live: [`MemoryStore`] here, or one of your own.
+//! - [`TokenStore`] is where records live: [`MemoryStore`], [`FileStore`] (one file, shared
+//!   by processes, crash-safe), or one of your own.
 //! - Only an HMAC-SHA-256 of each secret is stored, under a [`HashingKey`] the service
 //!   keeps apart from the store.
 //!

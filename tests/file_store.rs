@@ -405,3 +405,48 @@ fn a_store_behind_a_symbolic_link_stays_one_file() {
         Err(StoreError::Io { .. })
     ));
 }
+
+#[test]
+fn verifies_go_on_while_other_threads_write() {
+    let (_dir, path) = store_path();
+    let manager = std::sync::Arc::new(manager(
+        FileStore::options()
+            .refresh_interval(Duration::ZERO)
+            .compact_after(4096)
+            .open(&path)
+            .unwrap(),
+    ));
+    let stable: Vec<String> = (0..8)
+        .map(|i| create(&manager, &format!("s{i}")).0)
+        .collect();
+
+    let done = std::sync::atomic::AtomicBool::new(false);
+    std::thread::scope(|scope| {
+        scope.spawn(|| {
+            // Stops the verifiers even if this thread panics.
+            struct Done<'a>(&'a std::sync::atomic::AtomicBool);
+            impl Drop for Done<'_> {
+                fn drop(&mut self) {
+                    self.0.store(true, std::sync::atomic::Ordering::Release);
+                }
+            }
+            let _done = Done(&done);
+            for round in 0..60 {
+                let (token, id) = create(&manager, &format!("w{round}"));
+                manager.verify(&token).unwrap();
+                manager.delete(&id).unwrap();
+                assert!(matches!(manager.verify(&token), Err(VerifyError::Invalid)));
+            }
+        });
+        for _ in 0..3 {
+            scope.spawn(|| {
+                while !done.load(std::sync::atomic::Ordering::Acquire) {
+                    for token in &stable {
+                        manager.verify(token).unwrap();
+                    }
+                }
+            });
+        }
+    });
+    assert_eq!(manager.list(None).unwrap().len(), 8);
+}

@@ -646,3 +646,32 @@ fn the_key_file_name_follows_the_store_name() {
     assert!(shell.dir.path().join("a.key.key").exists());
     assert!(Path::new(&shell.dir.path().join("a.key")).exists());
 }
+
+/// On a terminal, `delete` asks first. `script` (part of every Linux system) gives
+/// `tokenctl` a terminal and types what it reads.
+#[cfg(target_os = "linux")]
+#[test]
+fn delete_asks_for_confirmation_on_a_terminal() {
+    let shell = Shell::new();
+    let token = shell.create(&["--name", "asked"]);
+    let id = id_of(&token);
+    let line = format!("'{}' delete {id}", tokenctl_binary().display());
+
+    for (answer, code) in [("n\n", 1), ("\n", 1), ("y\n", 0)] {
+        let mut on_terminal = Command::new("script");
+        on_terminal
+            .args(["--quiet", "--return", "--command", &line, "/dev/null"])
+            .current_dir(shell.dir.path())
+            .env_remove("API_TOKENS_KEY");
+        let run = shell.run_with(on_terminal, Some(answer));
+        assert_eq!(run.code, code, "{answer:?}: {run:?}");
+        assert!(run.stdout.contains("Delete token"), "{run:?}");
+        assert!(run.stdout.contains("asked"), "{run:?}");
+        let verified = shell.run_input(&["verify"], &token);
+        let expected = if code == 0 { "invalid\n" } else { "valid" };
+        assert!(
+            verified.stdout.starts_with(expected),
+            "{answer:?}: {verified:?}"
+        );
+    }
+}

@@ -48,6 +48,9 @@ pub use self::options::{
 ///   deleted or changed elsewhere stops verifying within that interval;
 /// - before every write, and by [`list`](TokenStore::list) and [`refresh`](Self::refresh).
 ///
+/// If such a check fails (the file became unreadable or damaged), the lookup reports the
+/// error rather than go on serving records that may be stale.
+///
 /// # Writes
 ///
 /// Each insert, update, removal and purge takes the file's exclusive lock, reads what
