@@ -89,3 +89,47 @@ fn fill(
     file.sync_all()?;
     Ok((header, commit))
 }
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+    use crate::file::disk::Disk;
+    use crate::file::format::ENTRY_HEAD;
+    use crate::file::testing::records;
+    use crate::memory::MemoryStore;
+    use crate::store::TokenStore;
+
+    #[test]
+    fn a_large_store_is_written_as_several_entries_and_read_back_whole() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("large.store");
+        let records = records(6000);
+        let written = write_file(&path, None, &records, NEW_SUFFIX).unwrap();
+        std::fs::rename(&written.temp, &path).unwrap();
+
+        // Walk the entries: more than one, none much above the target size.
+        let bytes = std::fs::read(&path).unwrap();
+        let mut offset = HEADER_LEN as usize;
+        let mut entries = 0;
+        while offset < bytes.len() {
+            let len = u32::from_le_bytes(bytes[offset..offset + 4].try_into().unwrap());
+            assert!(len < (1 << 20) + 4096, "an entry of {len} bytes");
+            offset += ENTRY_HEAD + len as usize;
+            entries += 1;
+        }
+        assert_eq!(offset, bytes.len());
+        assert!(entries > 1, "{entries} entries");
+
+        let file = std::fs::File::open(&path).unwrap();
+        let loaded = Disk::load(file, &path, Duration::from_secs(1)).unwrap();
+        assert_eq!(loaded.disk.commit.len, bytes.len() as u64);
+        let memory = MemoryStore::new();
+        loaded.replay.apply_to(&memory);
+        assert_eq!(memory.len(), 6000);
+        let sample = &records[4321];
+        let read = memory.get(sample.id()).unwrap().unwrap();
+        assert_eq!(read.name(), sample.name());
+    }
+}

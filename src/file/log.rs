@@ -270,3 +270,81 @@ impl<'a> Replay<'a> {
         self.apply_to(memory);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use time::macros::datetime;
+
+    use super::*;
+    use crate::file::testing::records;
+
+    fn replay(base: &MemoryStore, ops: Vec<Op>) -> Result<Replay<'_>, &'static str> {
+        let mut replay = Replay::onto(base);
+        for op in ops {
+            replay.apply(op)?;
+        }
+        Ok(replay)
+    }
+
+    #[test]
+    fn changes_must_fit_the_records_before_them() {
+        let base = MemoryStore::new();
+        let records = records(2);
+        base.insert(TokenRecord::clone(&records[0])).unwrap();
+        let (known, unknown) = (&records[0], &records[1]);
+
+        let again = Op::Insert(TokenRecord::clone(known));
+        assert!(replay(&base, vec![again]).is_err());
+        assert!(replay(&base, vec![Op::Remove(*unknown.id())]).is_err());
+        assert!(replay(&base, vec![Op::Update(TokenRecord::clone(unknown))]).is_err());
+        let removed_twice = vec![Op::Remove(*known.id()), Op::Remove(*known.id())];
+        assert!(replay(&base, removed_twice).is_err());
+
+        let fine = vec![
+            Op::Insert(TokenRecord::clone(unknown)),
+            Op::Remove(*known.id()),
+            Op::Used {
+                id: *known.id(),
+                at: datetime!(2026-01-01 0:00 UTC),
+            },
+        ];
+        replay(&base, fine).unwrap().apply_to(&base);
+        assert!(base.get(known.id()).unwrap().is_none());
+        assert!(base.get(unknown.id()).unwrap().is_some());
+    }
+
+    #[test]
+    fn a_replayed_use_never_moves_a_last_use_back() {
+        let base = MemoryStore::new();
+        let record = &records(1)[0];
+        base.insert(TokenRecord::clone(record)).unwrap();
+        let later = datetime!(2026-05-01 0:00 UTC);
+        base.record_use(record.id(), later).unwrap();
+
+        let used = |at| Op::Used {
+            id: *record.id(),
+            at,
+        };
+        let earlier = datetime!(2026-04-01 0:00 UTC);
+        replay(&base, vec![used(earlier)]).unwrap().apply_to(&base);
+        let stored = base.get(record.id()).unwrap().unwrap();
+        assert_eq!(stored.last_used_at(), Some(later));
+
+        let latest = datetime!(2026-06-01 0:00 UTC);
+        replay(&base, vec![used(latest)]).unwrap().apply_to(&base);
+        let stored = base.get(record.id()).unwrap().unwrap();
+        assert_eq!(stored.last_used_at(), Some(latest));
+    }
+
+    #[test]
+    fn nothing_is_applied_from_a_run_that_fails_part_way() {
+        let base = MemoryStore::new();
+        let records = records(2);
+        let ops = vec![
+            Op::Insert(TokenRecord::clone(&records[0])),
+            Op::Remove(*records[1].id()),
+        ];
+        assert!(replay(&base, ops).is_err());
+        assert!(base.is_empty());
+    }
+}

@@ -9,6 +9,8 @@ mod lock;
 mod log;
 mod options;
 mod shared;
+#[cfg(test)]
+mod testing;
 
 use std::fmt;
 use std::path::Path;
