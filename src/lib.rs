@@ -43,6 +43,9 @@
 //! `<prefix>_<body>`, where the body is 66 characters of `[0-9A-Za-z]`: a 17-character
 //! public id, a 43-character secret and a 6-character CRC-32 checksum. See [`TOKEN_REGEX`].
 
+// Library code handles every failure; tests, examples and benches may unwrap freely.
+#![warn(clippy::unwrap_used)]
+
 mod error;
 mod expiry;
 mod format;
