@@ -2,6 +2,7 @@
 
 use std::fmt;
 use std::sync::Arc;
+use std::time::SystemTime;
 
 use ring::rand::SystemRandom;
 use time::{Duration, OffsetDateTime, UtcOffset};
@@ -45,7 +46,7 @@ pub struct TokenManager<S> {
     previous_keys: Vec<HashingKey>,
     clock: Arc<dyn Clock>,
     max_lifetime: Option<Duration>,
-    last_used_resolution_nanos: u128,
+    last_used_resolution: std::time::Duration,
     rng: SystemRandom,
 }
 
@@ -118,10 +119,7 @@ impl<S: TokenStore> TokenManagerBuilder<S> {
             previous_keys: self.previous_keys,
             clock: self.clock,
             max_lifetime: self.max_lifetime,
-            last_used_resolution_nanos: self
-                .last_used_resolution
-                .whole_nanoseconds()
-                .unsigned_abs(),
+            last_used_resolution: self.last_used_resolution.unsigned_abs(),
             rng: SystemRandom::new(),
         })
     }
@@ -229,8 +227,8 @@ impl<S: TokenStore> TokenManager<S> {
             _ => return Err(VerifyError::Invalid),
         };
 
-        let now = self.clock.now_unix_nanos();
-        if record.expires_nanos() <= now {
+        let now = self.clock.now_system();
+        if record.is_expired_at_system(now) {
             return Err(VerifyError::Expired);
         }
 
@@ -428,11 +426,14 @@ impl<S: TokenStore> TokenManager<S> {
 
     /// Writes the last-use time when the stored one is further than the resolution from
     /// now, in either direction, so a clock stepped back corrects it too.
-    fn note_use(&self, record: &TokenRecord, now_nanos: i128) {
-        let distance = now_nanos
-            .saturating_sub(record.last_used_nanos())
-            .unsigned_abs();
-        if distance < self.last_used_resolution_nanos {
+    fn note_use(&self, record: &TokenRecord, now: SystemTime) {
+        let resolution = self.last_used_resolution;
+        let recent = record.last_used_system().is_some_and(|last| {
+            let not_long_after = last.checked_add(resolution).is_none_or(|limit| now < limit);
+            let not_long_before = now.checked_add(resolution).is_none_or(|limit| limit > last);
+            not_long_after && not_long_before
+        });
+        if recent {
             return;
         }
         if let Ok(now) = self.now() {

@@ -1,11 +1,12 @@
 //! What a store keeps for each token, and the listing view of it.
 
 use std::collections::BTreeMap;
+use std::time::SystemTime;
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use time::OffsetDateTime;
 
-use crate::expiry::Expiry;
+use crate::expiry::{Expiry, to_system_time};
 use crate::id::TokenId;
 use crate::secret::{KeyId, TokenHash};
 use crate::validate;
@@ -31,10 +32,10 @@ pub struct TokenRecord {
     last_used_at: Option<OffsetDateTime>,
     key_id: KeyId,
     hash: TokenHash,
-    // The instants the verification path compares, kept as plain numbers so that it does
-    // no calendar arithmetic. Derived from the fields above by every constructor and setter.
-    expires_nanos: i128,
-    last_used_nanos: i128,
+    // The instants the verification path compares, kept as `SystemTime` so that it does no
+    // calendar arithmetic. Derived from the fields above by every constructor and setter.
+    expires_system: Option<SystemTime>,
+    last_used_system: Option<SystemTime>,
 }
 
 /// The parts of a new record the manager has already validated.
@@ -59,10 +60,10 @@ impl TokenRecord {
             scopes: new.scopes,
             metadata: new.metadata,
             created_at: new.created_at,
-            expires_nanos: new.expires.unix_nanos(),
+            expires_system: new.expires.instant().map(to_system_time),
             expires: new.expires,
             last_used_at: None,
-            last_used_nanos: i128::MIN,
+            last_used_system: None,
             key_id: new.key_id,
             hash: new.hash,
         }
@@ -132,12 +133,13 @@ impl TokenRecord {
         }
     }
 
-    pub(crate) fn expires_nanos(&self) -> i128 {
-        self.expires_nanos
+    /// Whether the token is expired at `now`: valid strictly before its expiry.
+    pub(crate) fn is_expired_at_system(&self, now: SystemTime) -> bool {
+        self.expires_system.is_some_and(|at| at <= now)
     }
 
-    pub(crate) fn last_used_nanos(&self) -> i128 {
-        self.last_used_nanos
+    pub(crate) fn last_used_system(&self) -> Option<SystemTime> {
+        self.last_used_system
     }
 
     pub(crate) fn set_name(&mut self, name: String) {
@@ -150,7 +152,7 @@ impl TokenRecord {
 
     pub(crate) fn set_expires(&mut self, expires: Expiry) {
         self.expires = expires;
-        self.expires_nanos = expires.unix_nanos();
+        self.expires_system = expires.instant().map(to_system_time);
     }
 
     pub(crate) fn set_hash(&mut self, key_id: KeyId, hash: TokenHash) {
@@ -162,7 +164,7 @@ impl TokenRecord {
     /// handed through [`TokenStore::record_use`](crate::TokenStore::record_use).
     pub fn set_last_used_at(&mut self, at: OffsetDateTime) {
         self.last_used_at = Some(at);
-        self.last_used_nanos = at.unix_timestamp_nanos();
+        self.last_used_system = Some(to_system_time(at));
     }
 }
 
