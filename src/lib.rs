@@ -54,6 +54,7 @@ mod manager;
 mod memory;
 mod record;
 mod request;
+mod scan;
 mod secret;
 mod store;
 pub mod validate;
@@ -73,6 +74,7 @@ pub use manager::{DEFAULT_LAST_USED_RESOLUTION, TokenManager, TokenManagerBuilde
 pub use memory::MemoryStore;
 pub use record::{RECORD_FORMAT_VERSION, TokenInfo, TokenRecord};
 pub use request::{CreatedToken, NewToken, TokenUpdate};
+pub use scan::{FoundToken, TokenScanner};
 pub use secret::{HashingKey, KeyId, MIN_KEY_LEN, PlaintextToken, TokenHash};
 pub use store::TokenStore;
 pub use verified::VerifiedToken;

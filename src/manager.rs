@@ -362,6 +362,33 @@ impl<S: TokenStore> TokenManager<S> {
         Ok(created)
     }
 
+    /// Tokens still valid now that expire within `window`, soonest first: the ones to send
+    /// a reminder about. Tokens that never expire are not included.
+    ///
+    /// # Errors
+    ///
+    /// [`ManageError::Invalid`] if the clock reads an unsupported instant,
+    /// [`ManageError::Store`] if the store fails.
+    pub fn expiring_within(&self, window: Duration) -> Result<Vec<TokenInfo>, ManageError> {
+        let now = self.now()?;
+        let deadline = now
+            .checked_add(window)
+            .map_or(LATEST_INSTANT, |d| d.min(LATEST_INSTANT));
+        let mut tokens: Vec<TokenInfo> = self
+            .store
+            .expiring_between(now, deadline)?
+            .iter()
+            .map(|record| record.info())
+            .collect();
+        tokens.sort_by(|a, b| {
+            a.expires
+                .instant()
+                .cmp(&b.expires.instant())
+                .then(a.id.cmp(&b.id))
+        });
+        Ok(tokens)
+    }
+
     /// Deletes every expired token and returns their ids.
     ///
     /// # Errors
