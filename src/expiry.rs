@@ -132,6 +132,14 @@ pub(crate) fn to_system_time(at: OffsetDateTime) -> SystemTime {
     converted.unwrap_or(UNIX_EPOCH)
 }
 
+/// Converts a [`SystemTime`] back to an instant; `None` if `time` cannot represent it.
+pub(crate) fn from_system_time(at: SystemTime) -> Option<OffsetDateTime> {
+    match at.duration_since(UNIX_EPOCH) {
+        Ok(after) => OffsetDateTime::UNIX_EPOCH.checked_add(after.try_into().ok()?),
+        Err(before) => OffsetDateTime::UNIX_EPOCH.checked_sub(before.duration().try_into().ok()?),
+    }
+}
+
 /// A clock that only moves when told to, for tests.
 ///
 /// Clones share one time, so a test can keep a handle after giving a clone to the manager.
@@ -186,6 +194,19 @@ mod tests {
             .unwrap();
         assert_eq!(gap, std::time::Duration::from_secs(1));
         assert!(to_system_time(LATEST_INSTANT) > to_system_time(after));
+    }
+
+    #[test]
+    fn conversion_round_trips_to_the_nanosecond() {
+        let instants = [
+            EARLIEST_INSTANT,
+            datetime!(1969-12-31 23:59:59.999_999_999 UTC),
+            datetime!(1970-01-01 00:00:00.000_000_001 UTC),
+            LATEST_INSTANT,
+        ];
+        for at in instants {
+            assert_eq!(from_system_time(to_system_time(at)), Some(at));
+        }
     }
 
     #[test]

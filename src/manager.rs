@@ -213,6 +213,9 @@ impl<S: TokenStore> TokenManager<S> {
     /// secret has matched. A token is expired from its expiry instant on.
     pub fn verify(&self, presented: &str) -> Result<VerifiedToken, VerifyError> {
         let token = self.format.parse(presented)?;
+        // Read before hashing, so the clock's work overlaps the HMAC's instead of waiting
+        // for it; the time is used only once the secret has matched.
+        let now = self.clock.now_system();
         let record = self.store.get(&token.id).map_err(VerifyError::Store)?;
 
         // Hash under the key the record names; without a record, or with a key this
@@ -221,13 +224,12 @@ impl<S: TokenStore> TokenManager<S> {
             .as_deref()
             .and_then(|r| Some((self.key(r.key_id())?, r.hash())));
         let (key, expected) = known.unwrap_or((&self.current_key, &DUMMY_HASH));
-        let matches = key.hash(token.secret).ct_matches(expected);
+        let matches = key.verify(token.secret, expected);
         let record = match record {
             Some(record) if matches => record,
             _ => return Err(VerifyError::Invalid),
         };
 
-        let now = self.clock.now_system();
         if record.is_expired_at_system(now) {
             return Err(VerifyError::Expired);
         }
@@ -455,11 +457,15 @@ impl<S: TokenStore> TokenManager<S> {
     /// now, in either direction, so a clock stepped back corrects it too.
     fn note_use(&self, record: &TokenRecord, now: SystemTime) {
         let resolution = self.last_used_resolution;
-        let recent = record.last_used_system().is_some_and(|last| {
-            let not_long_after = last.checked_add(resolution).is_none_or(|limit| now < limit);
-            let not_long_before = now.checked_add(resolution).is_none_or(|limit| limit > last);
-            not_long_after && not_long_before
-        });
+        let (earlier, later) = match record.last_used_system() {
+            Some(last) if last <= now => (last, now),
+            Some(last) => (now, last),
+            None => (SystemTime::UNIX_EPOCH, SystemTime::UNIX_EPOCH),
+        };
+        let recent = record.last_used_system().is_some()
+            && earlier
+                .checked_add(resolution)
+                .is_none_or(|limit| later < limit);
         if recent {
             return;
         }
