@@ -158,3 +158,11 @@ fn memory_store_reports_its_size() {
         .unwrap();
     assert_eq!(store.len(), 1);
 }
+
+#[test]
+fn the_store_trait_is_object_safe() {
+    let store: Box<dyn TokenStore> = Box::new(MemoryStore::new());
+    let manager = manager(store);
+    let created = manager.create(NewToken::new("dynamic", Lifetime::Never)).unwrap();
+    assert!(manager.verify(created.token().expose_secret()).is_ok());
+}
