@@ -92,12 +92,13 @@ pub trait Clock: Send + Sync + fmt::Debug {
     /// The current instant.
     fn now(&self) -> OffsetDateTime;
 
-    /// The current instant in nanoseconds since the Unix epoch.
+    /// The current instant as a [`SystemTime`].
     ///
-    /// The verification path compares instants in this form; override it when the clock can
-    /// produce it more cheaply than through [`now`](Self::now).
-    fn now_unix_nanos(&self) -> i128 {
-        self.now().unix_timestamp_nanos()
+    /// The verification path compares instants in this form, which costs no calendar
+    /// arithmetic; override it when the clock can produce it more cheaply than by
+    /// converting [`now`](Self::now).
+    fn now_system(&self) -> SystemTime {
+        to_system_time(self.now())
     }
 }
 
@@ -110,12 +111,32 @@ impl Clock for SystemClock {
         OffsetDateTime::now_utc()
     }
 
-    fn now_unix_nanos(&self) -> i128 {
-        // A wall clock set before 1970 comes back as an error holding the distance.
-        match SystemTime::now().duration_since(UNIX_EPOCH) {
-            Ok(since) => since.as_nanos() as i128,
-            Err(before) => -(before.duration().as_nanos() as i128),
-        }
+    fn now_system(&self) -> SystemTime {
+        SystemTime::now()
+    }
+}
+
+/// Converts an instant to a [`SystemTime`] without panicking.
+///
+/// Every instant a record can hold fits in a `SystemTime` on Unix. Where it does not (before
+/// 1601 on Windows), the result is the Unix epoch: such an instant is long past either way,
+/// so a token expiring then is still treated as expired.
+pub(crate) fn to_system_time(at: OffsetDateTime) -> SystemTime {
+    let since_epoch = at - OffsetDateTime::UNIX_EPOCH;
+    let distance = since_epoch.unsigned_abs();
+    let converted = if since_epoch.is_negative() {
+        UNIX_EPOCH.checked_sub(distance)
+    } else {
+        UNIX_EPOCH.checked_add(distance)
+    };
+    converted.unwrap_or(UNIX_EPOCH)
+}
+
+/// Converts a [`SystemTime`] back to an instant; `None` if `time` cannot represent it.
+pub(crate) fn from_system_time(at: SystemTime) -> Option<OffsetDateTime> {
+    match at.duration_since(UNIX_EPOCH) {
+        Ok(after) => OffsetDateTime::UNIX_EPOCH.checked_add(after.try_into().ok()?),
+        Err(before) => OffsetDateTime::UNIX_EPOCH.checked_sub(before.duration().try_into().ok()?),
     }
 }
 
@@ -156,9 +177,36 @@ mod tests {
 
     #[test]
     fn system_clock_agrees_with_itself() {
-        let nanos = SystemClock.now_unix_nanos();
-        let via_date = SystemClock.now().unix_timestamp_nanos();
-        assert!((via_date - nanos).abs() < 1_000_000_000);
+        let direct = SystemClock.now_system();
+        let via_date = to_system_time(SystemClock.now());
+        let gap = via_date
+            .duration_since(direct)
+            .unwrap_or_else(|before| before.duration());
+        assert!(gap < std::time::Duration::from_secs(1));
+    }
+
+    #[test]
+    fn conversion_keeps_order_and_distance_across_the_epoch() {
+        let before = datetime!(1969-12-31 23:59:59.5 UTC);
+        let after = datetime!(1970-01-01 00:00:00.5 UTC);
+        let gap = to_system_time(after)
+            .duration_since(to_system_time(before))
+            .unwrap();
+        assert_eq!(gap, std::time::Duration::from_secs(1));
+        assert!(to_system_time(LATEST_INSTANT) > to_system_time(after));
+    }
+
+    #[test]
+    fn conversion_round_trips_to_the_nanosecond() {
+        let instants = [
+            EARLIEST_INSTANT,
+            datetime!(1969-12-31 23:59:59.999_999_999 UTC),
+            datetime!(1970-01-01 00:00:00.000_000_001 UTC),
+            LATEST_INSTANT,
+        ];
+        for at in instants {
+            assert_eq!(from_system_time(to_system_time(at)), Some(at));
+        }
     }
 
     #[test]

@@ -119,15 +119,23 @@ pub(crate) struct ParsedToken<'a> {
 }
 
 /// Reads and writes tokens for one prefix.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone)]
 pub struct TokenFormat {
     prefix: Prefix,
+    /// The checksum state after `<prefix>_`, which every token of this format starts with.
+    crc_after_prefix: crc32fast::Hasher,
 }
 
 impl TokenFormat {
     /// A format for tokens that start with `prefix` and an underscore.
     pub fn new(prefix: Prefix) -> Self {
-        Self { prefix }
+        let mut crc_after_prefix = crc32fast::Hasher::new();
+        crc_after_prefix.update(prefix.as_bytes());
+        crc_after_prefix.update(b"_");
+        Self {
+            prefix,
+            crc_after_prefix,
+        }
     }
 
     /// The prefix tokens of this format start with.
@@ -159,25 +167,32 @@ impl TokenFormat {
             return Err(Malformed::Length);
         }
 
+        let (head, body) = bytes.split_at(bytes.len() - BODY_LEN);
         let prefix = self.prefix.as_bytes();
-        let (head, body) = bytes.split_at(prefix.len() + 1);
-        if &head[..prefix.len()] != prefix || head[prefix.len()] != b'_' {
+        if head.split_last() != Some((&b'_', prefix)) {
             return Err(Malformed::Prefix);
         }
-        if !body.iter().all(u8::is_ascii_alphanumeric) {
+
+        // No early exit: a loop over the whole fixed-length body compiles to a few vector
+        // instructions.
+        let body: &[u8; BODY_LEN] = body.try_into().map_err(|_| Malformed::Length)?;
+        if !body
+            .iter()
+            .fold(true, |ok, b| ok & b.is_ascii_alphanumeric())
+        {
             return Err(Malformed::Character);
         }
 
-        let (signed, checksum) = bytes.split_at(bytes.len() - CHECKSUM_LEN);
-        if decode_checksum(checksum) != Some(crc32fast::hash(signed)) {
+        let (signed, checksum) = body.split_at(BODY_LEN - CHECKSUM_LEN);
+        let mut crc = self.crc_after_prefix.clone();
+        crc.update(signed);
+        if decode_checksum(checksum) != Some(crc.finalize()) {
             return Err(Malformed::Checksum);
         }
 
-        let (id, rest) = body.split_at(ID_LEN);
-        let id = TokenId::from_ascii(id).ok_or(Malformed::Character)?;
-        let secret = rest[..SECRET_LEN]
-            .try_into()
-            .map_err(|_| Malformed::Length)?;
+        let (id, secret) = signed.split_at(ID_LEN);
+        let id = TokenId::from_checked(id.try_into().map_err(|_| Malformed::Length)?);
+        let secret = secret.try_into().map_err(|_| Malformed::Length)?;
         Ok(ParsedToken { id, secret })
     }
 
@@ -203,6 +218,22 @@ fn encode_checksum(mut value: u32) -> [u8; CHECKSUM_LEN] {
         value /= 62;
     }
     digits
+}
+
+impl PartialEq for TokenFormat {
+    fn eq(&self, other: &Self) -> bool {
+        self.prefix == other.prefix
+    }
+}
+
+impl Eq for TokenFormat {}
+
+impl fmt::Debug for TokenFormat {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TokenFormat")
+            .field("prefix", &self.prefix)
+            .finish()
+    }
 }
 
 /// Reads six base62 digits back; `None` for a value that no CRC-32 could produce.

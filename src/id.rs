@@ -29,6 +29,11 @@ impl TokenId {
             .then_some(Self(bytes))
     }
 
+    /// Wraps 17 characters the caller has already checked to be base62.
+    pub(crate) fn from_checked(bytes: [u8; ID_LEN]) -> Self {
+        Self(bytes)
+    }
+
     /// The id's characters.
     pub(crate) fn as_bytes(&self) -> &[u8; ID_LEN] {
         &self.0

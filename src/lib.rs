@@ -44,6 +44,9 @@
 //! `<prefix>_<body>`, where the body is 66 characters of `[0-9A-Za-z]`: a 17-character
 //! public id, a 43-character secret and a 6-character CRC-32 checksum. See [`TOKEN_REGEX`].
 
+// Library code handles every failure; tests, examples and benches may unwrap freely.
+#![warn(clippy::unwrap_used)]
+
 mod error;
 mod expiry;
 #[cfg(any(unix, windows))]
@@ -54,6 +57,7 @@ mod manager;
 mod memory;
 mod record;
 mod request;
+mod scan;
 mod secret;
 mod store;
 pub mod validate;
@@ -78,6 +82,7 @@ pub use manager::{DEFAULT_LAST_USED_RESOLUTION, TokenManager, TokenManagerBuilde
 pub use memory::MemoryStore;
 pub use record::{RECORD_FORMAT_VERSION, TokenInfo, TokenRecord};
 pub use request::{CreatedToken, NewToken, TokenUpdate};
+pub use scan::{FoundToken, TokenScanner};
 pub use secret::{HashingKey, KeyId, MIN_KEY_LEN, PlaintextToken, TokenHash};
 pub use store::TokenStore;
 pub use verified::VerifiedToken;

@@ -2,6 +2,7 @@
 
 use std::fmt;
 use std::sync::Arc;
+use std::time::SystemTime;
 
 use ring::rand::SystemRandom;
 use time::{Duration, OffsetDateTime, UtcOffset};
@@ -45,7 +46,7 @@ pub struct TokenManager<S> {
     previous_keys: Vec<HashingKey>,
     clock: Arc<dyn Clock>,
     max_lifetime: Option<Duration>,
-    last_used_resolution_nanos: u128,
+    last_used_resolution: std::time::Duration,
     rng: SystemRandom,
 }
 
@@ -118,10 +119,7 @@ impl<S: TokenStore> TokenManagerBuilder<S> {
             previous_keys: self.previous_keys,
             clock: self.clock,
             max_lifetime: self.max_lifetime,
-            last_used_resolution_nanos: self
-                .last_used_resolution
-                .whole_nanoseconds()
-                .unsigned_abs(),
+            last_used_resolution: self.last_used_resolution.unsigned_abs(),
             rng: SystemRandom::new(),
         })
     }
@@ -215,6 +213,9 @@ impl<S: TokenStore> TokenManager<S> {
     /// secret has matched. A token is expired from its expiry instant on.
     pub fn verify(&self, presented: &str) -> Result<VerifiedToken, VerifyError> {
         let token = self.format.parse(presented)?;
+        // Read before hashing, so the clock's work overlaps the HMAC's instead of waiting
+        // for it; the time is used only once the secret has matched.
+        let now = self.clock.now_system();
         let record = self.store.get(&token.id).map_err(VerifyError::Store)?;
 
         // Hash under the key the record names; without a record, or with a key this
@@ -223,14 +224,13 @@ impl<S: TokenStore> TokenManager<S> {
             .as_deref()
             .and_then(|r| Some((self.key(r.key_id())?, r.hash())));
         let (key, expected) = known.unwrap_or((&self.current_key, &DUMMY_HASH));
-        let matches = key.hash(token.secret).ct_matches(expected);
+        let matches = key.verify(token.secret, expected);
         let record = match record {
             Some(record) if matches => record,
             _ => return Err(VerifyError::Invalid),
         };
 
-        let now = self.clock.now_unix_nanos();
-        if record.expires_nanos() <= now {
+        if record.is_expired_at_system(now) {
             return Err(VerifyError::Expired);
         }
 
@@ -364,6 +364,33 @@ impl<S: TokenStore> TokenManager<S> {
         Ok(created)
     }
 
+    /// Tokens still valid now that expire within `window`, soonest first: the ones to send
+    /// a reminder about. Tokens that never expire are not included.
+    ///
+    /// # Errors
+    ///
+    /// [`ManageError::Invalid`] if the clock reads an unsupported instant,
+    /// [`ManageError::Store`] if the store fails.
+    pub fn expiring_within(&self, window: Duration) -> Result<Vec<TokenInfo>, ManageError> {
+        let now = self.now()?;
+        let deadline = now
+            .checked_add(window)
+            .map_or(LATEST_INSTANT, |d| d.min(LATEST_INSTANT));
+        let mut tokens: Vec<TokenInfo> = self
+            .store
+            .expiring_between(now, deadline)?
+            .iter()
+            .map(|record| record.info())
+            .collect();
+        tokens.sort_by(|a, b| {
+            a.expires
+                .instant()
+                .cmp(&b.expires.instant())
+                .then(a.id.cmp(&b.id))
+        });
+        Ok(tokens)
+    }
+
     /// Deletes every expired token and returns their ids.
     ///
     /// # Errors
@@ -428,11 +455,18 @@ impl<S: TokenStore> TokenManager<S> {
 
     /// Writes the last-use time when the stored one is further than the resolution from
     /// now, in either direction, so a clock stepped back corrects it too.
-    fn note_use(&self, record: &TokenRecord, now_nanos: i128) {
-        let distance = now_nanos
-            .saturating_sub(record.last_used_nanos())
-            .unsigned_abs();
-        if distance < self.last_used_resolution_nanos {
+    fn note_use(&self, record: &TokenRecord, now: SystemTime) {
+        let resolution = self.last_used_resolution;
+        let (earlier, later) = match record.last_used_system() {
+            Some(last) if last <= now => (last, now),
+            Some(last) => (now, last),
+            None => (SystemTime::UNIX_EPOCH, SystemTime::UNIX_EPOCH),
+        };
+        let recent = record.last_used_system().is_some()
+            && earlier
+                .checked_add(resolution)
+                .is_none_or(|limit| later < limit);
+        if recent {
             return;
         }
         if let Ok(now) = self.now() {

@@ -1,11 +1,12 @@
 //! What a store keeps for each token, and the listing view of it.
 
 use std::collections::BTreeMap;
+use std::time::SystemTime;
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use time::OffsetDateTime;
 
-use crate::expiry::Expiry;
+use crate::expiry::{Expiry, from_system_time, to_system_time};
 use crate::id::TokenId;
 use crate::secret::{KeyId, TokenHash};
 use crate::validate;
@@ -22,20 +23,30 @@ pub const RECORD_FORMAT_VERSION: u32 = 1;
 #[derive(Clone, Debug)]
 pub struct TokenRecord {
     id: TokenId,
-    name: String,
+    key_id: KeyId,
+    hash: TokenHash,
+    name: Box<str>,
+    // Most tokens have no owner, scopes or metadata; one pointer stands for all three.
+    details: Option<Box<Details>>,
+    created_at: OffsetDateTime,
+    expires: Expiry,
+    // The verification path compares instants as `SystemTime`, which costs no calendar
+    // arithmetic. The expiry is kept in both forms; the last-use time, which is coarse
+    // anyway, only in this one.
+    expires_system: Option<SystemTime>,
+    last_used: Option<SystemTime>,
+}
+
+/// The optional parts of a record.
+#[derive(Clone, Debug, Default)]
+struct Details {
     owner: Option<String>,
     scopes: Vec<String>,
     metadata: BTreeMap<String, String>,
-    created_at: OffsetDateTime,
-    expires: Expiry,
-    last_used_at: Option<OffsetDateTime>,
-    key_id: KeyId,
-    hash: TokenHash,
-    // The instants the verification path compares, kept as plain numbers so that it does
-    // no calendar arithmetic. Derived from the fields above by every constructor and setter.
-    expires_nanos: i128,
-    last_used_nanos: i128,
 }
+
+/// What [`TokenRecord::metadata`] lends out for a record without metadata.
+static NO_METADATA: BTreeMap<String, String> = BTreeMap::new();
 
 /// The parts of a new record the manager has already validated.
 pub(crate) struct NewRecord {
@@ -52,19 +63,23 @@ pub(crate) struct NewRecord {
 
 impl TokenRecord {
     pub(crate) fn new(new: NewRecord) -> Self {
-        Self {
-            id: new.id,
-            name: new.name,
+        let details = Details {
             owner: new.owner,
             scopes: new.scopes,
             metadata: new.metadata,
-            created_at: new.created_at,
-            expires_nanos: new.expires.unix_nanos(),
-            expires: new.expires,
-            last_used_at: None,
-            last_used_nanos: i128::MIN,
+        };
+        let has_details =
+            details.owner.is_some() || !details.scopes.is_empty() || !details.metadata.is_empty();
+        Self {
+            id: new.id,
             key_id: new.key_id,
             hash: new.hash,
+            name: new.name.into_boxed_str(),
+            details: has_details.then(|| Box::new(details)),
+            created_at: new.created_at,
+            expires_system: new.expires.instant().map(to_system_time),
+            expires: new.expires,
+            last_used: None,
         }
     }
 
@@ -80,17 +95,19 @@ impl TokenRecord {
 
     /// The user or service it belongs to, if one was named.
     pub fn owner(&self) -> Option<&str> {
-        self.owner.as_deref()
+        self.details.as_ref()?.owner.as_deref()
     }
 
     /// Its scopes, sorted, without duplicates.
     pub fn scopes(&self) -> &[String] {
-        &self.scopes
+        self.details.as_ref().map_or(&[], |details| &details.scopes)
     }
 
     /// Its metadata.
     pub fn metadata(&self) -> &BTreeMap<String, String> {
-        &self.metadata
+        self.details
+            .as_ref()
+            .map_or(&NO_METADATA, |details| &details.metadata)
     }
 
     /// When it was created.
@@ -105,7 +122,7 @@ impl TokenRecord {
 
     /// When it was last verified, at the manager's last-use resolution.
     pub fn last_used_at(&self) -> Option<OffsetDateTime> {
-        self.last_used_at
+        self.last_used.and_then(from_system_time)
     }
 
     /// The id of the hashing key its hash was made with.
@@ -122,35 +139,45 @@ impl TokenRecord {
     pub fn info(&self) -> TokenInfo {
         TokenInfo {
             id: self.id,
-            name: self.name.clone(),
-            owner: self.owner.clone(),
-            scopes: self.scopes.clone(),
-            metadata: self.metadata.clone(),
+            name: self.name.to_string(),
+            owner: self.owner().map(str::to_owned),
+            scopes: self.scopes().to_vec(),
+            metadata: self.metadata().clone(),
             created_at: self.created_at,
             expires: self.expires,
-            last_used_at: self.last_used_at,
+            last_used_at: self.last_used_at(),
         }
     }
 
-    pub(crate) fn expires_nanos(&self) -> i128 {
-        self.expires_nanos
+    /// Whether the token is expired at `now`: valid strictly before its expiry.
+    pub(crate) fn is_expired_at_system(&self, now: SystemTime) -> bool {
+        self.expires_system.is_some_and(|at| at <= now)
     }
 
-    pub(crate) fn last_used_nanos(&self) -> i128 {
-        self.last_used_nanos
+    pub(crate) fn last_used_system(&self) -> Option<SystemTime> {
+        self.last_used
     }
 
     pub(crate) fn set_name(&mut self, name: String) {
-        self.name = name;
+        self.name = name.into_boxed_str();
     }
 
     pub(crate) fn set_scopes(&mut self, scopes: Vec<String>) {
-        self.scopes = scopes;
+        match (&mut self.details, scopes.is_empty()) {
+            (Some(details), _) => details.scopes = scopes,
+            (None, true) => {}
+            (None, false) => {
+                self.details = Some(Box::new(Details {
+                    scopes,
+                    ..Details::default()
+                }))
+            }
+        }
     }
 
     pub(crate) fn set_expires(&mut self, expires: Expiry) {
         self.expires = expires;
-        self.expires_nanos = expires.unix_nanos();
+        self.expires_system = expires.instant().map(to_system_time);
     }
 
     pub(crate) fn set_hash(&mut self, key_id: KeyId, hash: TokenHash) {
@@ -161,8 +188,7 @@ impl TokenRecord {
     /// Records a use at `at`. Public so that stores can apply last-use times they were
     /// handed through [`TokenStore::record_use`](crate::TokenStore::record_use).
     pub fn set_last_used_at(&mut self, at: OffsetDateTime) {
-        self.last_used_at = Some(at);
-        self.last_used_nanos = at.unix_timestamp_nanos();
+        self.last_used = Some(to_system_time(at));
     }
 }
 
@@ -232,12 +258,12 @@ impl Serialize for TokenRecord {
             version: RECORD_FORMAT_VERSION,
             id: &self.id,
             name: &self.name,
-            owner: self.owner.as_deref(),
-            scopes: &self.scopes,
-            metadata: &self.metadata,
+            owner: self.owner(),
+            scopes: self.scopes(),
+            metadata: self.metadata(),
             created_at: self.created_at,
             expires: self.expires,
-            last_used_at: self.last_used_at,
+            last_used_at: self.last_used_at(),
             key_id: self.key_id,
             hash: &self.hash,
         }

@@ -8,7 +8,7 @@ use base64::engine::general_purpose::STANDARD as BASE64;
 use ring::hmac;
 use ring::rand::{SecureRandom, SystemRandom};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
-use subtle::{Choice, ConstantTimeEq};
+use subtle::ConstantTimeEq;
 use zeroize::{Zeroize, Zeroizing};
 
 use crate::error::ConfigError;
@@ -163,6 +163,12 @@ impl HashingKey {
         hash.copy_from_slice(tag.as_ref());
         TokenHash(hash)
     }
+
+    /// Whether `secret` hashes to `expected`, compared in constant time.
+    pub(crate) fn verify(&self, secret: &[u8; SECRET_LEN], expected: &TokenHash) -> bool {
+        let tag = hmac::sign(&self.key, secret);
+        constant_time_eq(tag.as_ref(), &expected.0)
+    }
 }
 
 impl fmt::Debug for HashingKey {
@@ -181,25 +187,24 @@ impl fmt::Debug for HashingKey {
 #[derive(Clone)]
 pub struct TokenHash([u8; HASH_LEN]);
 
-impl TokenHash {
-    /// Compares two hashes in constant time, word by word.
-    pub(crate) fn ct_matches(&self, other: &Self) -> bool {
-        let words = |hash: &Self| {
-            let mut out = [0u64; HASH_LEN / 8];
-            for (word, chunk) in out.iter_mut().zip(hash.0.chunks_exact(8)) {
-                let mut bytes = [0; 8];
-                bytes.copy_from_slice(chunk);
-                *word = u64::from_ne_bytes(bytes);
-            }
-            out
-        };
-        let (left, right) = (words(self), words(other));
-        let equal = left
-            .iter()
-            .zip(right.iter())
-            .fold(Choice::from(1), |acc, (l, r)| acc & l.ct_eq(r));
-        bool::from(equal)
-    }
+impl TokenHash {}
+
+/// Compares a computed tag with a stored hash in constant time.
+///
+/// Both are read whole as four 64-bit words; their differences are OR-ed together without
+/// any branch, and only the final word goes through `subtle`'s constant-time comparison.
+/// A tag of the wrong length (which HMAC-SHA-256 never produces) compares unequal.
+fn constant_time_eq(tag: &[u8], hash: &[u8; HASH_LEN]) -> bool {
+    let Ok(tag) = <&[u8; HASH_LEN]>::try_from(tag) else {
+        return false;
+    };
+    let word = |bytes: &[u8; HASH_LEN], i: usize| {
+        let mut chunk = [0; 8];
+        chunk.copy_from_slice(&bytes[i * 8..i * 8 + 8]);
+        u64::from_ne_bytes(chunk)
+    };
+    let difference = (0..HASH_LEN / 8).fold(0, |acc, i| acc | (word(tag, i) ^ word(hash, i)));
+    bool::from(difference.ct_eq(&0))
 }
 
 impl fmt::Debug for TokenHash {
@@ -281,11 +286,12 @@ mod tests {
     #[test]
     fn hash_comparison_notices_a_difference_in_any_byte() {
         let base = TokenHash([7; HASH_LEN]);
-        assert!(base.ct_matches(&TokenHash([7; HASH_LEN])));
+        assert!(!constant_time_eq(&[7; HASH_LEN - 1], &base.0));
+        assert!(constant_time_eq(&[7; HASH_LEN], &base.0));
         for i in 0..HASH_LEN {
             let mut other = [7; HASH_LEN];
             other[i] ^= 1;
-            assert!(!base.ct_matches(&TokenHash(other)), "byte {i}");
+            assert!(!constant_time_eq(&other, &base.0), "byte {i}");
         }
     }
 

@@ -78,6 +78,30 @@ pub trait TokenStore: Send + Sync + fmt::Debug {
     /// A failure of the store itself.
     fn record_use(&self, id: &TokenId, at: OffsetDateTime) -> Result<(), StoreError>;
 
+    /// Records that are still valid at `now` and expire at or before `deadline`, in any
+    /// order.
+    ///
+    /// For reminders sent ahead of expiry. The default filters [`list`](Self::list); a
+    /// database store should override it with one indexed query.
+    ///
+    /// # Errors
+    ///
+    /// A failure of the store itself.
+    fn expiring_between(
+        &self,
+        now: OffsetDateTime,
+        deadline: OffsetDateTime,
+    ) -> Result<Vec<Arc<TokenRecord>>, StoreError> {
+        let mut records = self.list(None)?;
+        records.retain(|record| {
+            record
+                .expires()
+                .instant()
+                .is_some_and(|at| now < at && at <= deadline)
+        });
+        Ok(records)
+    }
+
     /// Deletes every record expired at `now` and returns their ids.
     ///
     /// The default lists every record and removes the expired ones one by one, ignoring
@@ -126,6 +150,14 @@ macro_rules! forward_store {
 
             fn record_use(&self, id: &TokenId, at: OffsetDateTime) -> Result<(), StoreError> {
                 (**self).record_use(id, at)
+            }
+
+            fn expiring_between(
+                &self,
+                now: OffsetDateTime,
+                deadline: OffsetDateTime,
+            ) -> Result<Vec<Arc<TokenRecord>>, StoreError> {
+                (**self).expiring_between(now, deadline)
             }
 
             fn purge_expired(&self, now: OffsetDateTime) -> Result<Vec<TokenId>, StoreError> {

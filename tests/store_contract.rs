@@ -1,0 +1,168 @@
+//! The contract every `TokenStore` keeps, checked against each store the crate ships.
+
+mod common;
+
+use std::sync::Arc;
+use std::thread;
+
+use api_tokens::{Lifetime, MemoryStore, NewToken, StoreError, TokenManager, TokenStore};
+use common::{START, key};
+use time::Duration;
+
+/// Runs every contract check against stores made by `fresh`.
+fn check_contract<S: TokenStore + 'static>(fresh: impl Fn() -> S) {
+    duplicate_ids_are_refused(fresh());
+    missing_ids_are_reported(fresh());
+    updates_keep_the_later_last_use(fresh());
+    purge_removes_what_is_expired(fresh());
+    concurrent_verifies_and_writes(fresh());
+}
+
+fn manager<S: TokenStore>(store: S) -> TokenManager<S> {
+    TokenManager::builder(store, key(3), "contract")
+        .clock(api_tokens::ManualClock::new(START))
+        .build()
+        .unwrap()
+}
+
+fn duplicate_ids_are_refused<S: TokenStore>(store: S) {
+    let manager = manager(store);
+    let created = manager
+        .create(NewToken::new("original", Lifetime::Never))
+        .unwrap();
+    let record = manager.store().get(&created.info().id).unwrap().unwrap();
+
+    let mut copy = (*record).clone();
+    copy.set_last_used_at(START);
+    let refused = manager.store().insert(copy);
+
+    assert!(matches!(refused, Err(StoreError::Duplicate(id)) if id == created.info().id));
+    let kept = manager.store().get(&created.info().id).unwrap().unwrap();
+    assert_eq!(
+        kept.last_used_at(),
+        None,
+        "the stored record must be left as it was"
+    );
+}
+
+fn missing_ids_are_reported<S: TokenStore>(store: S) {
+    let manager = manager(store);
+    let created = manager
+        .create(NewToken::new("gone", Lifetime::Never))
+        .unwrap();
+    let id = created.info().id;
+    let record = (*manager.store().get(&id).unwrap().unwrap()).clone();
+    manager.store().remove(&id).unwrap();
+
+    assert!(manager.store().get(&id).unwrap().is_none());
+    assert!(matches!(
+        manager.store().remove(&id),
+        Err(StoreError::NotFound(_))
+    ));
+    assert!(matches!(
+        manager.store().update(record),
+        Err(StoreError::NotFound(_))
+    ));
+    assert!(
+        manager.store().get(&id).unwrap().is_none(),
+        "update must not re-add"
+    );
+    manager.store().record_use(&id, START).unwrap();
+    assert!(manager.store().list(None).unwrap().is_empty());
+}
+
+fn updates_keep_the_later_last_use<S: TokenStore>(store: S) {
+    let manager = manager(store);
+    let created = manager
+        .create(NewToken::new("used", Lifetime::Never))
+        .unwrap();
+    let id = created.info().id;
+    let stale = (*manager.store().get(&id).unwrap().unwrap()).clone();
+
+    manager
+        .store()
+        .record_use(&id, START + Duration::hours(1))
+        .unwrap();
+    manager.store().update(stale).unwrap();
+
+    let stored = manager.store().get(&id).unwrap().unwrap();
+    assert_eq!(stored.last_used_at(), Some(START + Duration::hours(1)));
+}
+
+fn purge_removes_what_is_expired<S: TokenStore>(store: S) {
+    let manager = manager(store);
+    let soon = manager
+        .create(NewToken::new("soon", Lifetime::For(Duration::hours(1))))
+        .unwrap();
+    let _ = manager
+        .create(NewToken::new("later", Lifetime::For(Duration::hours(2))))
+        .unwrap();
+
+    let purged = manager
+        .store()
+        .purge_expired(START + Duration::hours(1))
+        .unwrap();
+
+    assert_eq!(purged, [soon.info().id]);
+    assert_eq!(manager.store().list(None).unwrap().len(), 1);
+}
+
+fn concurrent_verifies_and_writes<S: TokenStore + 'static>(store: S) {
+    let manager = Arc::new(manager(store));
+    let tokens: Vec<String> = (0..64)
+        .map(|i| {
+            let created = manager
+                .create(NewToken::new(format!("t{i}"), Lifetime::Never))
+                .unwrap();
+            created.token().expose_secret().to_owned()
+        })
+        .collect();
+    let tokens = Arc::new(tokens);
+
+    let readers: Vec<_> = (0..4)
+        .map(|_| {
+            let (manager, tokens) = (manager.clone(), tokens.clone());
+            thread::spawn(move || {
+                for _ in 0..50 {
+                    for token in tokens.iter() {
+                        manager.verify(token).unwrap();
+                    }
+                }
+            })
+        })
+        .collect();
+    for i in 0..200 {
+        let created = manager
+            .create(NewToken::new(format!("w{i}"), Lifetime::Never))
+            .unwrap();
+        manager.delete(&created.info().id).unwrap();
+    }
+    for reader in readers {
+        reader.join().unwrap();
+    }
+    assert_eq!(manager.list(None).unwrap().len(), 64);
+}
+
+#[test]
+fn memory_store_keeps_the_contract() {
+    check_contract(MemoryStore::new);
+}
+
+#[test]
+fn memory_store_reports_its_size() {
+    let store = Arc::new(MemoryStore::new());
+    assert!(store.is_empty());
+    let manager = manager(store.clone());
+    let _ = manager
+        .create(NewToken::new("one", Lifetime::Never))
+        .unwrap();
+    assert_eq!(store.len(), 1);
+}
+
+#[test]
+fn the_store_trait_is_object_safe() {
+    let store: Box<dyn TokenStore> = Box::new(MemoryStore::new());
+    let manager = manager(store);
+    let created = manager.create(NewToken::new("dynamic", Lifetime::Never)).unwrap();
+    assert!(manager.verify(created.token().expose_secret()).is_ok());
+}
