@@ -100,14 +100,53 @@ impl MemoryStore {
     }
 
     fn shard(&self, id: &TokenId) -> &Shard {
-        // The set hashes the first eight characters of the id; the shard is picked from the
-        // last eight, so that records within one shard still spread over its buckets.
-        let bytes = id.as_bytes();
-        let mut tail = [0; 8];
-        tail.copy_from_slice(&bytes[bytes.len() - 8..]);
-        let mixed = u64::from_le_bytes(tail).wrapping_mul(0x9E37_79B9_7F4A_7C15);
-        &self.shards[(mixed >> 56) as usize % SHARDS]
+        &self.shards[shard_index(id)]
     }
+
+    /// Stores (`Some`) or removes (`None`) many records at once, copying each part of the
+    /// map they fall in once rather than once per record. A stored record keeps its later
+    /// last-use time, as with [`update`](TokenStore::update); removing a missing id does
+    /// nothing. For stores that load or reload many records from elsewhere.
+    pub(crate) fn apply_batch(
+        &self,
+        changes: impl IntoIterator<Item = (TokenId, Option<TokenRecord>)>,
+    ) {
+        let mut by_shard: Vec<Vec<(TokenId, Option<TokenRecord>)>> =
+            (0..SHARDS).map(|_| Vec::new()).collect();
+        for (id, change) in changes {
+            by_shard[shard_index(&id)].push((id, change));
+        }
+        for (shard, changes) in self.shards.iter().zip(by_shard) {
+            if changes.is_empty() {
+                continue;
+            }
+            let _ = shard.write(|records| {
+                for (id, change) in changes {
+                    let Some(mut record) = change else {
+                        records.remove(&id);
+                        continue;
+                    };
+                    if let Some(kept) = records.get(&id).and_then(|entry| entry.0.last_used_at())
+                        && record.last_used_at().is_none_or(|given| given < kept)
+                    {
+                        record.set_last_used_at(kept);
+                    }
+                    records.replace(Entry(Arc::new(record)));
+                }
+                Ok(())
+            });
+        }
+    }
+}
+
+fn shard_index(id: &TokenId) -> usize {
+    // The set hashes the first eight characters of the id; the shard is picked from the
+    // last eight, so that records within one shard still spread over its buckets.
+    let bytes = id.as_bytes();
+    let mut tail = [0; 8];
+    tail.copy_from_slice(&bytes[bytes.len() - 8..]);
+    let mixed = u64::from_le_bytes(tail).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    (mixed >> 56) as usize % SHARDS
 }
 
 impl Default for MemoryStore {

@@ -163,6 +163,8 @@ fn memory_store_reports_its_size() {
 fn the_store_trait_is_object_safe() {
     let store: Box<dyn TokenStore> = Box::new(MemoryStore::new());
     let manager = manager(store);
-    let created = manager.create(NewToken::new("dynamic", Lifetime::Never)).unwrap();
+    let created = manager
+        .create(NewToken::new("dynamic", Lifetime::Never))
+        .unwrap();
     assert!(manager.verify(created.token().expose_secret()).is_ok());
 }

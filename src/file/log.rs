@@ -247,25 +247,15 @@ impl<'a> Replay<'a> {
     /// Applies the collected changes to `memory`, which must hold the base records (or
     /// none, for a whole file). A stored last-use time later than a replayed one is kept.
     pub(crate) fn apply_to(self, memory: &MemoryStore) {
-        for (id, change) in self.changes {
-            let _ = match change {
-                Some(record) if matches!(memory.get(&id), Ok(Some(_))) => memory.update(record),
-                Some(record) => memory.insert(record),
-                None => memory.remove(&id),
-            };
-        }
+        memory.apply_batch(self.changes);
     }
 
     /// Applies a whole file's records to `memory`, which held an earlier state of the
     /// store: records missing from the file are removed, the others replaced in place so
     /// that concurrent lookups never miss a record that stays.
-    pub(crate) fn replace_in(self, memory: &MemoryStore) {
-        if let Ok(old) = memory.list(None) {
-            for record in old {
-                if !matches!(self.changes.get(record.id()), Some(Some(_))) {
-                    let _ = memory.remove(record.id());
-                }
-            }
+    pub(crate) fn replace_in(mut self, memory: &MemoryStore) {
+        for record in memory.list(None).unwrap_or_default() {
+            self.changes.entry(*record.id()).or_insert(None);
         }
         self.apply_to(memory);
     }
