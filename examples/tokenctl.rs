@@ -414,10 +414,14 @@ fn open_store(cli: &Cli, creating: bool) -> Result<FileStore, Failure> {
                     cli.store.display()
                 )));
             }
-            let store = options
-                .create(true)
-                .open(&cli.store)
-                .map_err(|e| Failure::store(&e))?;
+            let store = options.create(true).open(&cli.store).map_err(|error| {
+                let detail = match &error {
+                    StoreError::Io { source, .. } => source.to_string(),
+                    other => one_line(other),
+                };
+                let path = cli.store.display();
+                Failure::Store(format!("cannot create the token store {path}: {detail}"))
+            })?;
             eprintln!("created the token store {}", cli.store.display());
             Ok(store)
         }
