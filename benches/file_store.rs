@@ -54,7 +54,7 @@ fn verify(c: &mut Criterion) {
     let (_, strangers) = filled(1);
     let unknown = strangers[0].expose_secret();
 
-    let mut group = c.benchmark_group("verify");
+    let mut group = c.benchmark_group("file_store");
     group.bench_function("valid_memory_store", |b| {
         b.iter(|| memory.verify(black_box(valid)).expect("valid"))
     });

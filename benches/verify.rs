@@ -3,10 +3,13 @@
 //! Run with `cargo bench --bench verify`. Every id below is compared across changes through
 //! `target/criterion/verify/<id>/new/estimates.json`.
 
+#[path = "../tests/file_store_format/spec.rs"]
+mod spec;
+
 use std::hint::black_box;
 
 use api_tokens::{
-    HashingKey, Lifetime, ManualClock, MemoryStore, NewToken, TokenManager, TokenStore,
+    FileStore, HashingKey, Lifetime, ManualClock, MemoryStore, NewToken, TokenManager, TokenStore,
 };
 use criterion::{Criterion, criterion_group, criterion_main};
 use ring::hmac;
@@ -31,6 +34,23 @@ fn filled<S: TokenStore>(store: S) -> (TokenManager<S>, Vec<String>) {
         })
         .collect();
     (manager, tokens)
+}
+
+/// A manager over a file store holding the same records as `memory`'s store, written
+/// directly in the documented format (one synced commit per token would take minutes).
+fn file_copy(
+    memory: &TokenManager<MemoryStore>,
+    dir: &tempfile::TempDir,
+) -> TokenManager<FileStore> {
+    let records = memory.store().list(None).expect("memory lists");
+    let records: Vec<_> = records.iter().map(|record| &**record).collect();
+    let path = dir.path().join("bench.store");
+    spec::write_store(&path, "bench", &records).expect("the store file is written");
+    let key = HashingKey::new(&KEY).expect("a 32-byte key is long enough");
+    let store = FileStore::open(&path).expect("the store opens");
+    TokenManager::builder(store, key, "bench")
+        .build()
+        .expect("valid configuration")
 }
 
 /// Replaces the secret part of `token` and fixes the checksum: well-formed, wrong secret.
@@ -66,6 +86,8 @@ fn next_index(state: &mut u64) -> usize {
 
 fn verify(c: &mut Criterion) {
     let (memory, tokens) = filled(MemoryStore::new());
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let file = file_copy(&memory, &dir);
     let valid = tokens[0].as_str();
     let wrong_secret = with_wrong_secret(valid);
     let unknown_id = with_unknown_id(valid);
@@ -97,6 +119,10 @@ fn verify(c: &mut Criterion) {
 
     group.bench_function("valid_warm_memory", |b| {
         b.iter(|| memory.verify(black_box(valid)).expect("the token is valid"))
+    });
+
+    group.bench_function("valid_warm_file", |b| {
+        b.iter(|| file.verify(black_box(valid)).expect("the token is valid"))
     });
 
     let mut state = 0x2545_f491_4f6c_dd1d;

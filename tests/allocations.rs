@@ -1,7 +1,9 @@
 //! Heap use on the verification path and per stored token, counted exactly with a counting
 //! global allocator (counts are per thread, so parallel tests do not disturb them).
 
-use api_tokens::{HashingKey, Lifetime, MemoryStore, NewToken, TokenManager, TokenStore};
+use api_tokens::{
+    FileStore, HashingKey, Lifetime, MemoryStore, NewToken, TokenManager, TokenStore,
+};
 use time::Duration;
 
 fn manager<S: TokenStore>(store: S) -> TokenManager<S> {
@@ -12,7 +14,22 @@ fn manager<S: TokenStore>(store: S) -> TokenManager<S> {
 
 #[test]
 fn a_valid_verify_from_the_memory_store_does_not_allocate() {
-    let manager = manager(MemoryStore::new());
+    valid_verifies_do_not_allocate(MemoryStore::new());
+}
+
+#[test]
+fn a_valid_verify_from_the_file_store_does_not_allocate() {
+    let dir = tempfile::tempdir().unwrap();
+    // No check for changes falls inside the counted loop: those read the file.
+    let store = FileStore::options()
+        .refresh_interval(std::time::Duration::from_secs(3600))
+        .open(dir.path().join("tokens.store"))
+        .unwrap();
+    valid_verifies_do_not_allocate(store);
+}
+
+fn valid_verifies_do_not_allocate<S: TokenStore>(store: S) {
+    let manager = manager(store);
     let expiring = NewToken::new("expiring", Lifetime::For(Duration::days(1))).scope("repo:read");
     let tokens = [
         manager

@@ -450,23 +450,3 @@ fn verifies_go_on_while_other_threads_write() {
     });
     assert_eq!(manager.list(None).unwrap().len(), 8);
 }
-
-#[test]
-fn a_valid_verify_served_from_memory_does_not_allocate() {
-    let (_dir, path) = store_path();
-    let store = FileStore::options()
-        .refresh_interval(Duration::from_secs(3600))
-        .open(&path)
-        .unwrap();
-    let manager = TokenManager::builder(store, key(), PREFIX).build().unwrap();
-    let (token, _) = create(&manager, "counted");
-    // The first verify notes the last use, which replaces the record once.
-    manager.verify(&token).unwrap();
-
-    let counted = allocation_counter::measure(|| {
-        for _ in 0..100 {
-            manager.verify(&token).unwrap();
-        }
-    });
-    assert_eq!(counted.count_total, 0);
-}

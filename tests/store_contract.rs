@@ -5,7 +5,9 @@ mod common;
 use std::sync::Arc;
 use std::thread;
 
-use api_tokens::{Lifetime, MemoryStore, NewToken, StoreError, TokenManager, TokenStore};
+use api_tokens::{
+    FileStore, Lifetime, MemoryStore, NewToken, StoreError, TokenManager, TokenStore,
+};
 use common::{START, key};
 use time::Duration;
 
@@ -146,6 +148,16 @@ fn concurrent_verifies_and_writes<S: TokenStore + 'static>(store: S) {
 #[test]
 fn memory_store_keeps_the_contract() {
     check_contract(MemoryStore::new);
+}
+
+#[test]
+fn file_store_keeps_the_contract() {
+    let dir = tempfile::tempdir().unwrap();
+    let count = std::cell::Cell::new(0);
+    check_contract(|| {
+        count.set(count.get() + 1);
+        FileStore::open(dir.path().join(format!("contract-{}.store", count.get()))).unwrap()
+    });
 }
 
 #[test]

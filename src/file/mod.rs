@@ -2,12 +2,12 @@
 
 mod compact;
 mod disk;
-mod flusher;
 mod format;
 mod io;
 mod lock;
 mod log;
 mod options;
+mod periodic;
 mod shared;
 #[cfg(test)]
 mod testing;
@@ -19,8 +19,8 @@ use std::sync::Arc;
 use time::OffsetDateTime;
 
 use self::disk::{Disk, io_error};
-use self::flusher::Flusher;
 use self::log::Op;
+use self::periodic::Periodic;
 use self::shared::Shared;
 use crate::error::StoreError;
 use crate::format::Prefix;
@@ -45,9 +45,10 @@ pub use self::options::{
 /// All records are held in memory, so lookups cost what a [`MemoryStore`] lookup does and
 /// verifies never wait for a disk write. Changes made by other processes are read:
 /// - before answering that an id is unknown, so a token created elsewhere verifies at once;
-/// - on a lookup, once the [refresh interval](FileStoreOptions::refresh_interval) has passed
-///   since the last check (by a monotonic clock read, not a system call), so a token
-///   deleted or changed elsewhere stops verifying within that interval;
+/// - on the first lookup after each [refresh interval](FileStoreOptions::refresh_interval),
+///   which a timer thread of the store marks (a lookup only reads a flag: no clock, no
+///   system call), so a token deleted or changed elsewhere stops verifying within that
+///   interval;
 /// - before every write, and by [`list`](TokenStore::list) and [`refresh`](Self::refresh).
 ///
 /// If such a check fails (the file became unreadable or damaged), the lookup reports the
@@ -98,7 +99,10 @@ pub use self::options::{
 pub struct FileStore {
     shared: Arc<Shared>,
     prefix: Option<Prefix>,
-    flusher: Option<Flusher>,
+    // Marks the file due for a check every refresh interval; only kept, never read.
+    _ticker: Periodic,
+    // Writes last-use times on a timer, if asked to.
+    flusher: Option<Periodic>,
 }
 
 impl FileStore {
@@ -169,13 +173,26 @@ impl FileStore {
         loaded.replay.apply_to(&memory);
         let flush_interval = options.flush_interval;
         let shared = Arc::new(Shared::new(path.to_owned(), options, loaded.disk, memory));
+        let refresh_interval = shared.options.refresh_interval;
+        let ticker = Periodic::start(&shared, refresh_interval, "api-tokens-refresh", |shared| {
+            shared.mark_check_due();
+        })
+        .map_err(|error| io_error(path, error))?;
         let flusher = match flush_interval {
-            Some(every) => Some(Flusher::start(&shared, every).map_err(|e| io_error(path, e))?),
+            Some(every) => Some(
+                Periodic::start(&shared, every, "api-tokens-flush", |shared| {
+                    // A failure leaves the times pending; the next flush tries again, and
+                    // changes and explicit flushes report it.
+                    let _ = shared.flush();
+                })
+                .map_err(|error| io_error(path, error))?,
+            ),
             None => None,
         };
         Ok(Self {
             shared,
             prefix,
+            _ticker: ticker,
             flusher,
         })
     }

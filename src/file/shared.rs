@@ -13,7 +13,7 @@
 use std::collections::HashMap;
 use std::fs::{self, File};
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError, TryLockError};
 use std::time::Instant;
 
@@ -44,6 +44,9 @@ pub(crate) struct Shared {
     epoch: Instant,
     /// When the latest finished check for changes started.
     checked_at: AtomicU64,
+    /// Set every refresh interval by a timer thread, cleared when a check starts. Lookups
+    /// read only this flag, so they need neither a clock read nor a system call.
+    check_due: AtomicBool,
 }
 
 // Poisoning only says that another thread panicked while holding a lock. The values below
@@ -68,6 +71,7 @@ impl Shared {
             pending: Mutex::new(HashMap::new()),
             epoch: Instant::now(),
             checked_at: AtomicU64::new(0),
+            check_due: AtomicBool::new(false),
         }
     }
 
@@ -75,14 +79,16 @@ impl Shared {
         u64::try_from(self.epoch.elapsed().as_nanos()).unwrap_or(u64::MAX)
     }
 
-    /// Looks a record up, checking the file first if the last check is older than the
-    /// refresh interval, and again before answering that there is none.
+    /// Asks the next lookup to check the file for changes.
+    pub(crate) fn mark_check_due(&self) {
+        self.check_due.store(true, Ordering::Release);
+    }
+
+    /// Looks a record up, checking the file first if a refresh interval has passed since
+    /// the last check, and again before answering that there is none.
     pub(crate) fn get(&self, id: &TokenId) -> Result<Option<Arc<TokenRecord>>, StoreError> {
-        let since = self
-            .now_nanos()
-            .saturating_sub(self.checked_at.load(Ordering::Acquire));
-        if u128::from(since) >= self.options.refresh_interval.as_nanos() {
-            // Only one thread refreshes; the others keep serving what is in memory rather
+        if self.check_due.load(Ordering::Acquire) {
+            // Only one thread checks; the others keep serving what is in memory rather
             // than wait for it.
             let disk = match self.disk.try_lock() {
                 Ok(disk) => Some(disk),
@@ -117,8 +123,17 @@ impl Shared {
     }
 
     fn check(&self, disk: &mut Disk, writing: bool) -> Result<(), StoreError> {
+        // Cleared before reading, so that a tick arriving meanwhile asks for another check.
+        self.check_due.store(false, Ordering::Release);
         let started = self.now_nanos();
-        disk.refresh(&self.path, self.options.lock_timeout, &self.memory, writing)?;
+        if let Err(error) =
+            disk.refresh(&self.path, self.options.lock_timeout, &self.memory, writing)
+        {
+            // Keep asking: every lookup reports the failure until a check succeeds, rather
+            // than serve records that may be stale.
+            self.mark_check_due();
+            return Err(error);
+        }
         self.checked_at.fetch_max(started, Ordering::AcqRel);
         Ok(())
     }

@@ -1,4 +1,4 @@
-//! The optional background thread that writes last-use times on a timer.
+//! Background threads that act on a store at a fixed interval until the store is dropped.
 
 use std::io;
 use std::sync::mpsc::{self, RecvTimeoutError, Sender};
@@ -8,27 +8,30 @@ use std::time::Duration;
 
 use super::shared::Shared;
 
-/// Flushes a store's pending last-use times every interval until dropped.
+/// Runs `task` on a store every interval, on its own thread, until dropped.
 #[derive(Debug)]
-pub(crate) struct Flusher {
+pub(crate) struct Periodic {
     stop: Option<Sender<()>>,
     thread: Option<JoinHandle<()>>,
 }
 
-impl Flusher {
-    pub(crate) fn start(shared: &Arc<Shared>, every: Duration) -> io::Result<Self> {
+impl Periodic {
+    pub(crate) fn start(
+        shared: &Arc<Shared>,
+        every: Duration,
+        name: &str,
+        task: fn(&Shared),
+    ) -> io::Result<Self> {
         let shared: Weak<Shared> = Arc::downgrade(shared);
         let (stop, stopped) = mpsc::channel::<()>();
         let thread = thread::Builder::new()
-            .name("api-tokens-flush".to_owned())
+            .name(name.to_owned())
             .spawn(move || {
                 while let Err(RecvTimeoutError::Timeout) = stopped.recv_timeout(every) {
                     let Some(shared) = shared.upgrade() else {
                         return;
                     };
-                    // A failure leaves the times pending; the next flush tries again, and
-                    // changes and explicit flushes report it.
-                    let _ = shared.flush();
+                    task(&shared);
                 }
             })?;
         Ok(Self {
@@ -38,7 +41,7 @@ impl Flusher {
     }
 }
 
-impl Drop for Flusher {
+impl Drop for Periodic {
     fn drop(&mut self) {
         // Closing the channel wakes the thread, which then returns.
         drop(self.stop.take());
