@@ -10,6 +10,9 @@
 //! cargo bench --bench timing -- --out times.csv   # and every timing, as CSV
 //! ```
 //!
+//! In the CSV file the two classes alternate line by line, left first; its class column
+//! reads 0 for both, as `dudect-bencher` writes it.
+//!
 //! The pairs:
 //!
 //! - `unknown_id_vs_wrong_secret`: a token whose id no record has, against one whose
