@@ -258,12 +258,13 @@ fn base62_value(digit: u8) -> Option<u8> {
 ///
 /// The scheme must be `Bearer` in any letter case, followed by one or more spaces; the
 /// token is everything after them, returned exactly as sent (surrounding spaces or tabs
-/// and anything else make it fail to parse later, never silently pass).
+/// and anything else make it fail to parse later, never silently pass). A value longer
+/// than 256 bytes is refused without being read.
 ///
 /// # Errors
 ///
-/// [`Malformed::Header`] when the value does not use the `Bearer` scheme or carries no
-/// token.
+/// [`Malformed::Header`] when the value does not use the `Bearer` scheme, carries no
+/// token, carries more than the longest token, or is longer than 256 bytes.
 ///
 /// # Examples
 ///
