@@ -207,6 +207,12 @@ fn constant_time_eq(tag: &[u8], hash: &[u8; HASH_LEN]) -> bool {
     bool::from(difference.ct_eq(&0))
 }
 
+impl TokenHash {
+    pub(crate) fn as_bytes(&self) -> &[u8; HASH_LEN] {
+        &self.0
+    }
+}
+
 impl fmt::Debug for TokenHash {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("TokenHash(<redacted>)")

@@ -1,6 +1,8 @@
 //! Heap use on the verification path and per stored token, counted exactly with a counting
 //! global allocator (counts are per thread, so parallel tests do not disturb them).
 
+mod common;
+
 use api_tokens::{
     FileStore, HashingKey, Lifetime, MemoryStore, NewToken, TokenManager, TokenStore,
 };
@@ -67,7 +69,7 @@ fn rejected_tokens_do_not_allocate_either() {
         .create(NewToken::new("target", Lifetime::Never))
         .unwrap();
     let token = created.token().expose_secret();
-    let malformed = format!("{}x", &token[..token.len() - 1]);
+    let malformed = common::with_last_character_changed(token);
     let unknown = format!("alloc_{}{}", "Q".repeat(17), &token[23..]);
 
     let counted = allocation_counter::measure(|| {

@@ -82,7 +82,7 @@ fn errors_never_echo_what_was_presented() {
         .unwrap();
     let token = created.token().expose_secret();
 
-    let tampered = format!("{}x", &token[..token.len() - 1]);
+    let tampered = common::with_last_character_changed(token);
     let wrong_secret = common::with_checksum(&format!("{}{}", &token[..22], "Q".repeat(43)));
     let header = format!("Basic {token}");
     let errors: Vec<String> = [

@@ -50,3 +50,9 @@ pub fn with_checksum(head: &str) -> String {
     }
     format!("{head}{}", String::from_utf8_lossy(&digits))
 }
+
+/// The token with its last character replaced by a different one, so its checksum fails.
+pub fn with_last_character_changed(token: &str) -> String {
+    let replacement = if token.ends_with('A') { 'B' } else { 'A' };
+    format!("{}{replacement}", &token[..token.len() - 1])
+}
