@@ -3,6 +3,8 @@
 //! Run with `cargo bench --bench verify`. Every id below is compared across changes through
 //! `target/criterion/verify/<id>/new/estimates.json`.
 
+#[path = "../tests/common/mod.rs"]
+mod common;
 #[path = "../tests/file_store_format/spec.rs"]
 mod spec;
 
@@ -56,25 +58,15 @@ fn file_copy(
 /// Replaces the secret part of `token` and fixes the checksum: well-formed, wrong secret.
 fn with_wrong_secret(token: &str) -> String {
     let head = format!("{}{}", &token[..token.len() - 49], "W".repeat(43));
-    with_checksum(&head)
+    common::with_checksum(&head)
 }
 
 /// Replaces the id part of `token` and fixes the checksum: well-formed, unknown id.
 fn with_unknown_id(token: &str) -> String {
     let secret = &token[token.len() - 49..token.len() - 6];
-    with_checksum(&format!("bench_{}{secret}", "U".repeat(17)))
+    common::with_checksum(&format!("bench_{}{secret}", "U".repeat(17)))
 }
 
-fn with_checksum(head: &str) -> String {
-    const BASE62: &[u8] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
-    let mut value = crc32fast::hash(head.as_bytes());
-    let mut digits = [b'0'; 6];
-    for digit in digits.iter_mut().rev() {
-        *digit = BASE62[(value % 62) as usize];
-        value /= 62;
-    }
-    format!("{head}{}", String::from_utf8_lossy(&digits))
-}
 
 /// A small, fast generator for picking tokens at random; quality does not matter here.
 fn next_index(state: &mut u64) -> usize {
@@ -91,11 +83,7 @@ fn verify(c: &mut Criterion) {
     let valid = tokens[0].as_str();
     let wrong_secret = with_wrong_secret(valid);
     let unknown_id = with_unknown_id(valid);
-    let malformed = format!(
-        "{}{}",
-        &valid[..valid.len() - 1],
-        if valid.ends_with('0') { '1' } else { '0' }
-    );
+    let malformed = common::with_last_character_changed(valid);
 
     let expired = {
         let clock = ManualClock::new(OffsetDateTime::now_utc());
