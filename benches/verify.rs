@@ -67,7 +67,6 @@ fn with_unknown_id(token: &str) -> String {
     common::with_checksum(&format!("bench_{}{secret}", "U".repeat(17)))
 }
 
-
 /// A small, fast generator for picking tokens at random; quality does not matter here.
 fn next_index(state: &mut u64) -> usize {
     *state ^= *state << 13;

@@ -57,8 +57,11 @@ pub enum InvalidInput {
     /// The trimmed name is empty or longer than 100 characters.
     #[error("name must be 1 to 100 characters after trimming")]
     NameLength,
-    /// The name holds control or bidirectional-override characters.
-    #[error("name must not contain control or bidirectional-override characters")]
+    /// The name holds control, bidirectional-override or zero-width characters, or has no
+    /// character that shows.
+    #[error(
+        "name must show at least one character and hold no control, bidirectional-override or zero-width ones"
+    )]
     NameCharacters,
     /// The owner breaks the owner rules.
     #[error("owner must be 1 to 256 characters without control characters or surrounding spaces")]

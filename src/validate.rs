@@ -2,11 +2,11 @@
 //!
 //! | field | length | characters |
 //! |---|---|---|
-//! | name | 1 to 100 after trimming surrounding white space | no control or bidirectional-override characters |
+//! | name | 1 to 100 after trimming surrounding white space | no control, bidirectional-override or zero-width characters (joiners aside), and at least one that shows |
 //! | owner | 1 to 256 | as a name, and no surrounding white space |
 //! | scope | 1 to 64, at most 64 scopes | ASCII letters, digits and `:._-/`, or `*` |
 //! | metadata key | 1 to 64, at most 32 entries | ASCII letters, digits and `._-` |
-//! | metadata value | 0 to 1024 | no control or bidirectional-override characters |
+//! | metadata value | 0 to 1024 | no control, bidirectional-override or zero-width characters |
 //!
 //! Lengths count Unicode scalar values.
 
@@ -35,7 +35,7 @@ pub(crate) fn name(name: &str) -> Result<String, InvalidInput> {
     if !has_chars_between(trimmed, 1, MAX_NAME_CHARS) {
         return Err(InvalidInput::NameLength);
     }
-    if !is_plain_text(trimmed) {
+    if !is_plain_text(trimmed) || !has_visible_character(trimmed) {
         return Err(InvalidInput::NameCharacters);
     }
     Ok(trimmed.to_owned())
@@ -100,13 +100,34 @@ fn has_chars_between(text: &str, min: usize, max: usize) -> bool {
     (min..=max).contains(&count)
 }
 
-/// No control characters and nothing that reorders how the text is displayed.
+/// No control characters, nothing that reorders how the text is displayed, and nothing that
+/// displays as nothing at all.
 fn is_plain_text(text: &str) -> bool {
-    !text.chars().any(|c| c.is_control() || is_bidi_control(c))
+    !text
+        .chars()
+        .any(|c| c.is_control() || is_bidi_control(c) || is_invisible(c))
 }
 
 fn is_bidi_control(c: char) -> bool {
-    matches!(c, '\u{061C}' | '\u{200E}' | '\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
+    matches!(
+        c,
+        '\u{061C}' | '\u{200E}' | '\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}'
+    )
+}
+
+/// Characters with no width of their own. The zero-width joiner and non-joiner are not
+/// among them: emoji sequences and several scripts need them between visible characters.
+fn is_invisible(c: char) -> bool {
+    matches!(
+        c,
+        '\u{00AD}' | '\u{180E}' | '\u{200B}' | '\u{2060}'..='\u{2064}' | '\u{FEFF}'
+    )
+}
+
+/// Whether the text has a character that shows: not white space, not a joiner.
+fn has_visible_character(text: &str) -> bool {
+    text.chars()
+        .any(|c| !c.is_whitespace() && !matches!(c, '\u{200C}' | '\u{200D}'))
 }
 
 #[cfg(test)]
@@ -126,7 +147,18 @@ mod tests {
 
     #[test]
     fn names_with_hidden_characters_are_refused() {
-        for bad in ["a\u{0}b", "a\nb", "a\u{202E}b", "a\u{2067}b", "a\u{7f}b"] {
+        let hidden = [
+            "a\u{0}b",
+            "a\nb",
+            "a\u{202E}b",
+            "a\u{2067}b",
+            "a\u{7f}b",
+            "a\u{200B}b",
+        ];
+        for bad in hidden
+            .into_iter()
+            .chain(["\u{FEFF}", "\u{2060}", "\u{200D}\u{200C}"])
+        {
             assert_eq!(name(bad), Err(InvalidInput::NameCharacters), "{bad:?}");
         }
     }
