@@ -224,13 +224,13 @@ impl FromRequestParts<AppState> for Caller {
             .and_then(|value| bearer_token(value).ok())
             .ok_or(ApiError::InvalidToken)?;
 
-        // Verified right here on the async task, not on a blocking thread: a verify reads
-        // records from memory and does no I/O, except that at most once per refresh
-        // interval, and for an unknown id, the store reads the first sectors of its file
-        // to catch up with other processes (a read the page cache serves, never a wait for
-        // a disk sync). Last-use times are only noted in memory here, and this service
-        // holds a single hashing key, so a verify never re-hashes a record, which would
-        // write.
+        // Verified right here on the async task, not on a blocking thread, because a
+        // verify does no I/O worth a thread hop: it reads records from memory. Only once
+        // per refresh interval, and for an unknown id, does the store read its file's
+        // header and whatever other processes appended (small reads, usually from the page
+        // cache, never a wait for a disk sync). Last-use times are only noted in memory
+        // here, and with a single hashing key a verify never re-hashes a record, which
+        // would write.
         match state.tokens.verify(presented) {
             Ok(verified) => Ok(Self(verified)),
             Err(VerifyError::Expired) => Err(ApiError::Expired),
