@@ -1,6 +1,7 @@
 //! Throughput of leak scanning over ordinary text with a few tokens in it.
 //!
-//! Run with `cargo bench --bench scan`; criterion prints bytes per second.
+//! Run with `cargo bench --bench scan`; criterion prints bytes per second, for text in
+//! memory and for the same text read a piece at a time.
 
 use std::hint::black_box;
 
@@ -45,6 +46,17 @@ fn scan(c: &mut Criterion) {
     group.sample_size(20);
     group.bench_function("log_text", |b| {
         b.iter(|| scanner.scan(black_box(&text)).count())
+    });
+    // The same text through `scan_reader`, as `tokenctl scan` reads a file: in pieces,
+    // keeping count of lines and columns across them.
+    group.bench_function("log_text_streamed", |b| {
+        b.iter(|| {
+            let mut found = 0;
+            scanner
+                .scan_reader(black_box(&text[..]), |_, _| found += 1)
+                .expect("reading memory cannot fail");
+            found
+        })
     });
     group.finish();
 }

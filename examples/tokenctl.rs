@@ -7,7 +7,11 @@
 //!
 //! - `create` prints the new token alone on stdout, so `TOKEN=$(tokenctl create ...)`
 //!   works; its id, name and expiry go to stderr. The token is never shown again.
-//! - `list`, `show`, `verify` and errors never print a token, a secret or a hash.
+//! - `list`, `show`, `verify`, `scan` and errors never print a token, a secret or a hash.
+//! - `scan` finds the store's tokens in files or stdin, reading them a piece at a time,
+//!   and prints `FILE:LINE:COLUMN: ID STATUS` for each, the status being `live "NAME"`,
+//!   `expired` or `unknown` (deleted, or never in this store). It does not mark the
+//!   tokens as used. `--revoke` then deletes the live ones, asking first as `delete` does.
 //! - Expiry: `never`, a length such as `90m`, `12h`, `30d` or `2w`, an instant such as
 //!   `2027-01-31T12:00:00Z`, or a bare date such as `2027-01-31`, which means "through the
 //!   end of that day in UTC" (the token expires at the following midnight UTC).
@@ -15,34 +19,36 @@
 //!   file beside the store named like it with the extension `.key`; all hold the key in
 //!   base64. When none exists and the store has no tokens yet, `create` makes that file
 //!   with 32 random bytes, readable by its owner only, and says so on stderr.
-//! - Exit status: 0 on success, 1 when `verify` rejects a token or no token has the given
-//!   id, 2 for usage errors, 3 for store errors (unreadable, corrupt, locked); each error
-//!   is one line on stderr that names the file involved.
+//! - Exit status: 0 on success, 1 when `verify` rejects a token, no token has the given
+//!   id or `scan` finds a live token (revoked or not), 2 for usage errors and files `scan`
+//!   cannot read, 3 for store errors (unreadable, corrupt, locked); each error is one line
+//!   on stderr that names the file involved.
 
-use std::collections::BTreeMap;
+use std::collections::HashSet;
 use std::fmt::Write as _;
 use std::fs::{self, OpenOptions};
 use std::io::{self, BufRead, IsTerminal, Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::Arc;
 
 use api_tokens::{
     FileStore, HashingKey, Lifetime, ManageError, NewToken, Prefix, StoreError, TokenId, TokenInfo,
-    TokenManager, TokenUpdate, VerifyError,
+    TokenManager, TokenRecord, TokenScanner, TokenStore, TokenUpdate, VerifiedToken, VerifyError,
 };
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use clap::{Parser, Subcommand};
 use serde::Serialize;
-use time::format_description::well_known::Rfc3339;
-use time::{Date, Duration, OffsetDateTime, Time};
+use time::{Duration, OffsetDateTime};
 use zeroize::Zeroizing;
 
-/// The environment variable that may hold the hashing key, in base64.
-const KEY_VARIABLE: &str = "API_TOKENS_KEY";
+mod support;
 
-/// The most bytes read as a token from stdin, or from a key file.
-const INPUT_LIMIT: u64 = 4096;
+use support::{
+    DEFAULT_STORE, INPUT_LIMIT, KEY_VARIABLE, KeyError, KeyLookup, TokenJson, instant_text,
+    key_path_beside, parse_duration, parse_expiry,
+};
 
 /// Manage the API tokens in a file store.
 #[derive(Parser, Debug)]
@@ -53,7 +59,7 @@ struct Cli {
         long,
         global = true,
         value_name = "PATH",
-        default_value = "tokens.store"
+        default_value = DEFAULT_STORE
     )]
     store: PathBuf,
 
@@ -79,7 +85,8 @@ struct Cli {
 const AFTER_HELP: &str = "\
 Expiry: never, a length (90m, 12h, 30d, 2w), an instant (2027-01-31T12:00:00Z), or a date
 (2027-01-31: valid through the end of that day, UTC).
-Exit status: 0 success, 1 token rejected or unknown id, 2 usage error, 3 store error.";
+Exit status: 0 success, 1 token rejected, unknown id or live token found by scan, 2 usage
+error or unreadable file, 3 store error.";
 
 #[derive(Subcommand, Debug)]
 enum Command {
@@ -106,6 +113,9 @@ enum Command {
         /// Only the tokens of this owner.
         #[arg(long)]
         owner: Option<String>,
+        /// Only the tokens still valid that expire within this time, soonest first.
+        #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+        expiring_within: Option<Duration>,
         /// Print one JSON array instead of a table.
         #[arg(long)]
         json: bool,
@@ -157,7 +167,24 @@ enum Command {
     },
     /// Delete every expired token.
     PurgeExpired,
+    /// Find this store's tokens in files or stdin, and say which are still live; exit 1 if
+    /// any is.
+    Scan {
+        /// The files to search; stdin when none is given, or for -.
+        #[arg(value_name = "FILE")]
+        files: Vec<PathBuf>,
+        /// Delete the live tokens found, asking first for each on a terminal.
+        #[arg(long)]
+        revoke: bool,
+        /// Do not ask before revoking (needed when stdin is not a terminal or is scanned).
+        #[arg(long, requires = "revoke")]
+        yes: bool,
+    },
 }
+
+/// The manager every command works through; `scan` gives it a store it cannot write to
+/// but by deleting.
+type Manager = TokenManager<Box<dyn TokenStore>>;
 
 /// Why the command failed, and so its exit status.
 #[derive(Debug)]
@@ -187,6 +214,15 @@ impl Failure {
             ManageError::NotFound(_) => Self::Rejected(one_line(error)),
             ManageError::Store(store) => Self::store(store),
             _ => Self::Store(one_line(error)),
+        }
+    }
+}
+
+impl From<KeyError> for Failure {
+    fn from(error: KeyError) -> Self {
+        match error {
+            KeyError::Invalid(message) => Self::Usage(message),
+            KeyError::Unreadable(message) => Self::Store(message),
         }
     }
 }
@@ -241,7 +277,10 @@ fn run(cli: Cli) -> Result<(), Failure> {
     };
     let needs_key = matches!(
         cli.command,
-        Command::Create { .. } | Command::Rotate { .. } | Command::Verify { .. }
+        Command::Create { .. }
+            | Command::Rotate { .. }
+            | Command::Verify { .. }
+            | Command::Scan { .. }
     );
     let key = find_key(&cli, &store, creating)?;
     let key = match key {
@@ -257,6 +296,11 @@ fn run(cli: Cli) -> Result<(), Failure> {
         // validation and ordering.
         None => HashingKey::new(&HashingKey::generate_bytes().map_err(|e| fail_store(&e))?[..])
             .map_err(|e| fail_store(&e))?,
+    };
+    // A scan only looks: finding a token in a file must not make it look used.
+    let store: Box<dyn TokenStore> = match cli.command {
+        Command::Scan { .. } => Box::new(LookOnly(store)),
+        _ => Box::new(store),
     };
     let manager = TokenManager::builder(store, key, &prefix)
         .build()
@@ -288,10 +332,19 @@ fn run(cli: Cli) -> Result<(), Failure> {
             );
             eprintln!("This is the only time the token is shown: store it somewhere safe now.");
         }
-        Command::List { owner, json } => {
-            let tokens = manager
-                .list(owner.as_deref())
-                .map_err(|e| Failure::manage(&e))?;
+        Command::List {
+            owner,
+            expiring_within,
+            json,
+        } => {
+            let mut tokens = match expiring_within {
+                Some(window) => manager.expiring_within(window),
+                None => manager.list(owner.as_deref()),
+            }
+            .map_err(|e| Failure::manage(&e))?;
+            if let Some(owner) = &owner {
+                tokens.retain(|info| info.owner.as_ref() == Some(owner));
+            }
             if json {
                 let rows: Vec<TokenJson<'_>> = tokens.iter().map(TokenJson::from).collect();
                 print_out(&format!("{}\n", to_json(&rows)));
@@ -385,8 +438,155 @@ fn run(cli: Cli) -> Result<(), Failure> {
             print_out(&ids);
             eprintln!("purged {} expired token(s)", purged.len());
         }
+        Command::Scan { files, revoke, yes } => return scan(&manager, &files, revoke, yes),
     }
     Ok(())
+}
+
+/// Searches files, or stdin, for the store's tokens; prints where each is and whether it is
+/// live, then revokes the live ones if asked to.
+fn scan(manager: &Manager, files: &[PathBuf], revoke: bool, yes: bool) -> Result<(), Failure> {
+    let stdin = Path::new("-");
+    let sources: Vec<&Path> = if files.is_empty() {
+        vec![stdin]
+    } else {
+        files.iter().map(PathBuf::as_path).collect()
+    };
+    if revoke && !yes {
+        let refuse = |why: &str| {
+            Err(Failure::Usage(format!(
+                "refusing to revoke without --yes: {why}"
+            )))
+        };
+        if sources.contains(&stdin) {
+            return refuse("stdin is the text being scanned");
+        }
+        if !io::stdin().is_terminal() {
+            return refuse("stdin is not a terminal");
+        }
+    }
+
+    let scanner = TokenScanner::for_prefix(manager.format().prefix().clone());
+    let mut seen = HashSet::new();
+    let mut live: Vec<VerifiedToken> = Vec::new();
+    let mut store_failure = None;
+    let mut unreadable = false;
+    for source in sources {
+        let (label, reader): (String, Box<dyn Read>) = if source == stdin {
+            ("<stdin>".to_owned(), Box::new(io::stdin().lock()))
+        } else {
+            match fs::File::open(source) {
+                Ok(file) => (source.display().to_string(), Box::new(file)),
+                Err(error) => {
+                    eprintln!("tokenctl: cannot read {}: {error}", source.display());
+                    unreadable = true;
+                    continue;
+                }
+            }
+        };
+        let scanned = scanner.scan_reader(reader, |found, token| {
+            if store_failure.is_some() {
+                return;
+            }
+            let status = match manager.verify(token) {
+                Ok(verified) => {
+                    let status = format!("live \"{}\"", verified.name());
+                    if !live.iter().any(|known| known.id() == verified.id()) {
+                        live.push(verified);
+                    }
+                    status
+                }
+                Err(VerifyError::Expired) => "expired".to_owned(),
+                Err(VerifyError::Store(error)) => {
+                    store_failure = Some(Failure::store(&error));
+                    return;
+                }
+                Err(_) => "unknown".to_owned(),
+            };
+            seen.insert(found.id);
+            let (line, column, id) = (found.line, found.column, found.id);
+            print_out(&format!("{label}:{line}:{column}: {id} {status}\n"));
+        });
+        if let Some(failure) = store_failure {
+            return Err(failure);
+        }
+        if let Err(error) = scanned {
+            eprintln!("tokenctl: cannot read {label}: {error}");
+            unreadable = true;
+        }
+    }
+    eprintln!("found {} token(s), {} of them live", seen.len(), live.len());
+
+    if revoke {
+        for token in &live {
+            revoke_found(manager, token, yes)?;
+        }
+    }
+    if unreadable {
+        return Err(Failure::Usage(String::new()));
+    }
+    if !live.is_empty() {
+        return Err(Failure::Rejected(String::new()));
+    }
+    Ok(())
+}
+
+/// Deletes a live token that `scan` found, after asking unless `yes`.
+fn revoke_found(manager: &Manager, token: &VerifiedToken, yes: bool) -> Result<(), Failure> {
+    let info = match manager.get(token.id()) {
+        Ok(info) => info,
+        Err(ManageError::NotFound(id)) => {
+            eprintln!("token {id} is deleted already");
+            return Ok(());
+        }
+        Err(error) => return Err(Failure::manage(&error)),
+    };
+    if !yes && !confirm_delete(&info)? {
+        eprintln!("kept token {} \"{}\"", info.id, info.name);
+        return Ok(());
+    }
+    match manager.delete(&info.id) {
+        Ok(()) => eprintln!("revoked token {} \"{}\"", info.id, info.name),
+        Err(ManageError::NotFound(id)) => eprintln!("token {id} is deleted already"),
+        Err(error) => return Err(Failure::manage(&error)),
+    }
+    Ok(())
+}
+
+/// The store as `scan` sees it: lookups, listings and deletions pass through, while the
+/// last-use times and re-hashes that a successful verify writes are dropped, so that
+/// finding a token in a file does not make it look used.
+#[derive(Debug)]
+struct LookOnly(FileStore);
+
+impl TokenStore for LookOnly {
+    fn insert(&self, _record: TokenRecord) -> Result<(), StoreError> {
+        Err(look_only())
+    }
+
+    fn get(&self, id: &TokenId) -> Result<Option<Arc<TokenRecord>>, StoreError> {
+        self.0.get(id)
+    }
+
+    fn list(&self, owner: Option<&str>) -> Result<Vec<Arc<TokenRecord>>, StoreError> {
+        self.0.list(owner)
+    }
+
+    fn update(&self, _record: TokenRecord) -> Result<(), StoreError> {
+        Err(look_only())
+    }
+
+    fn remove(&self, id: &TokenId) -> Result<(), StoreError> {
+        self.0.remove(id)
+    }
+
+    fn record_use(&self, _id: &TokenId, _at: OffsetDateTime) -> Result<(), StoreError> {
+        Ok(())
+    }
+}
+
+fn look_only() -> StoreError {
+    StoreError::Backend(Box::new(io::Error::other("scan changes no token")))
 }
 
 fn fail_store(error: &dyn std::error::Error) -> Failure {
@@ -429,94 +629,30 @@ fn open_store(cli: &Cli, creating: bool) -> Result<FileStore, Failure> {
     }
 }
 
-/// Where the key file is looked for when none is named.
-fn key_path_beside(store: &Path) -> PathBuf {
-    let path = store.with_extension("key");
-    if path == store {
-        let mut name = store.as_os_str().to_owned();
-        name.push(".key");
-        PathBuf::from(name)
-    } else {
-        path
-    }
-}
-
 /// The hashing key from `--key-file`, the environment or the file beside the store; when
 /// `may_create` and none exists, a new key file (unless the store already has tokens,
 /// which a new key could not verify).
 fn find_key(cli: &Cli, store: &FileStore, may_create: bool) -> Result<Option<HashingKey>, Failure> {
-    if cli.key_file.is_none()
-        && let Some(encoded) = std::env::var_os(KEY_VARIABLE)
-    {
-        let encoded = Zeroizing::new(encoded.to_string_lossy().into_owned());
-        return decode_key(&encoded, KEY_VARIABLE).map(Some);
-    }
-
-    let path = cli
-        .key_file
-        .clone()
-        .unwrap_or_else(|| key_path_beside(&cli.store));
-    match read_limited(&path) {
-        Ok(encoded) => {
-            warn_if_shared(&path);
-            decode_key(&encoded, &path.display().to_string()).map(Some)
+    let (path, named) = match support::find_key(cli.key_file.as_deref(), &cli.store)? {
+        KeyLookup::Found(key) => return Ok(Some(key)),
+        KeyLookup::Missing { path, named } => (path, named),
+    };
+    if !may_create {
+        if named {
+            return Err(Failure::Usage(format!("no key file at {}", path.display())));
         }
-        Err(error) if error.kind() == io::ErrorKind::NotFound => {
-            if !may_create {
-                return match &cli.key_file {
-                    Some(_) => Err(Failure::Usage(format!("no key file at {}", path.display()))),
-                    None => Ok(None),
-                };
-            }
-            if !store.is_empty() {
-                return Err(Failure::Usage(format!(
-                    "no hashing key at {} (nor in {KEY_VARIABLE}), and the store {} already \
-                     holds tokens that a new key could not verify",
-                    path.display(),
-                    cli.store.display()
-                )));
-            }
-            create_key_file(&path).map(Some)
-        }
-        Err(error) => Err(Failure::Store(format!(
-            "cannot read the key file {}: {error}",
-            path.display()
-        ))),
+        return Ok(None);
     }
-}
-
-fn decode_key(encoded: &str, source: &str) -> Result<HashingKey, Failure> {
-    let bytes = Zeroizing::new(
-        BASE64
-            .decode(encoded.trim())
-            .map_err(|_| Failure::Usage(format!("the key in {source} is not valid base64")))?,
-    );
-    HashingKey::new(&bytes).map_err(|error| Failure::Usage(format!("the key in {source}: {error}")))
-}
-
-fn read_limited(path: &Path) -> io::Result<Zeroizing<String>> {
-    let mut text = Zeroizing::new(String::new());
-    fs::File::open(path)?
-        .take(INPUT_LIMIT)
-        .read_to_string(&mut text)?;
-    Ok(text)
-}
-
-#[cfg(unix)]
-fn warn_if_shared(path: &Path) {
-    use std::os::unix::fs::PermissionsExt;
-    if let Ok(meta) = fs::metadata(path)
-        && meta.permissions().mode() & 0o077 != 0
-    {
-        eprintln!(
-            "tokenctl: warning: the key file {} can be read by other users",
-            path.display()
-        );
+    if !store.is_empty() {
+        return Err(Failure::Usage(format!(
+            "no hashing key at {} (nor in {KEY_VARIABLE}), and the store {} already holds \
+             tokens that a new key could not verify",
+            path.display(),
+            cli.store.display()
+        )));
     }
+    create_key_file(&path).map(Some)
 }
-
-#[cfg(not(unix))]
-fn warn_if_shared(_path: &Path) {}
 
 /// Writes a new random key to `path`, readable by its owner only. The file appears complete
 /// or not at all; if another process made one first, that one is used.
@@ -548,8 +684,8 @@ fn create_key_file(path: &Path) -> Result<HashingKey, Failure> {
     });
     let _ = fs::remove_file(&temp);
     if !linked.map_err(failed)? {
-        let encoded = read_limited(path).map_err(failed)?;
-        return decode_key(&encoded, &path.display().to_string());
+        let encoded = support::read_limited(path).map_err(failed)?;
+        return Ok(support::decode_key(&encoded, &path.display().to_string())?);
     }
     if let Some(dir) = path.parent().filter(|dir| !dir.as_os_str().is_empty()) {
         let _ = fs::File::open(dir).and_then(|dir| dir.sync_all());
@@ -600,11 +736,6 @@ fn read_token_from_stdin() -> Result<Zeroizing<String>, Failure> {
 /// Writes to stdout; a closed pipe (as with `| head`) is not an error.
 fn print_out(text: &str) {
     let _ = io::stdout().lock().write_all(text.as_bytes());
-}
-
-fn instant_text(at: OffsetDateTime) -> String {
-    let whole = at.replace_nanosecond(0).unwrap_or(at);
-    whole.format(&Rfc3339).unwrap_or_else(|_| at.to_string())
 }
 
 fn expiry_text(info: &TokenInfo) -> String {
@@ -694,35 +825,6 @@ fn details(info: &TokenInfo) -> String {
         .collect()
 }
 
-/// The JSON form of a token in `list --json` and `show --json`: the table's fields, with
-/// `null` for "never".
-#[derive(Serialize)]
-struct TokenJson<'a> {
-    id: &'a str,
-    name: &'a str,
-    owner: Option<&'a str>,
-    scopes: &'a [String],
-    metadata: &'a BTreeMap<String, String>,
-    created_at: String,
-    expires_at: Option<String>,
-    last_used_at: Option<String>,
-}
-
-impl<'a> From<&'a TokenInfo> for TokenJson<'a> {
-    fn from(info: &'a TokenInfo) -> Self {
-        Self {
-            id: info.id.as_str(),
-            name: &info.name,
-            owner: info.owner.as_deref(),
-            scopes: &info.scopes,
-            metadata: &info.metadata,
-            created_at: instant_text(info.created_at),
-            expires_at: info.expires.instant().map(instant_text),
-            last_used_at: info.last_used_at.map(instant_text),
-        }
-    }
-}
-
 fn to_json(value: &impl Serialize) -> String {
     // Plain strings, lists and maps of strings always serialise.
     serde_json::to_string_pretty(value).unwrap_or_default()
@@ -738,54 +840,4 @@ fn parse_meta(text: &str) -> Result<(String, String), String> {
         .split_once('=')
         .ok_or_else(|| "expected KEY=VALUE".to_owned())?;
     Ok((key.to_owned(), value.to_owned()))
-}
-
-/// `90s`, `90m`, `12h`, `30d`, `2w` or `0`.
-fn parse_duration(text: &str) -> Result<Duration, String> {
-    let invalid = || format!("`{text}` is not a duration such as 90m, 12h, 30d or 2w");
-    if text == "0" {
-        return Ok(Duration::ZERO);
-    }
-    let split = text.len().saturating_sub(1);
-    let (number, unit) = text.split_at_checked(split).ok_or_else(invalid)?;
-    if number.is_empty() || !number.bytes().all(|b| b.is_ascii_digit()) {
-        return Err(invalid());
-    }
-    let count: i64 = number.parse().map_err(|_| invalid())?;
-    let seconds_per = match unit {
-        "s" => 1,
-        "m" => 60,
-        "h" => 3600,
-        "d" => 86_400,
-        "w" => 7 * 86_400,
-        _ => return Err(invalid()),
-    };
-    let seconds = count
-        .checked_mul(seconds_per)
-        .ok_or_else(|| format!("`{text}` is too long"))?;
-    Ok(Duration::seconds(seconds))
-}
-
-/// `never`, a duration, an RFC 3339 instant, or a date meaning the end of that day in UTC.
-fn parse_expiry(text: &str) -> Result<Lifetime, String> {
-    if text == "never" {
-        return Ok(Lifetime::Never);
-    }
-    if let Ok(at) = OffsetDateTime::parse(text, &Rfc3339) {
-        return Ok(Lifetime::Until(at));
-    }
-    let date_format = time::macros::format_description!("[year]-[month]-[day]");
-    if let Ok(date) = Date::parse(text, &date_format) {
-        // Valid through the whole of that day: it expires at the next midnight, UTC.
-        let next = date
-            .next_day()
-            .ok_or_else(|| format!("`{text}` is too far ahead"))?;
-        return Ok(Lifetime::Until(next.with_time(Time::MIDNIGHT).assume_utc()));
-    }
-    parse_duration(text).map(Lifetime::For).map_err(|_| {
-        format!(
-            "`{text}` is not an expiry: use never, 30d, 12h, 90m, 2027-01-31 or \
-             2027-01-31T12:00:00Z"
-        )
-    })
 }

@@ -1,7 +1,18 @@
 //! Finding tokens of this crate's format in arbitrary text, for leak scanning.
 
+use std::io::{self, Read};
+
 use crate::format::{BODY_LEN, MAX_PREFIX_LEN, Prefix, TokenFormat};
 use crate::id::TokenId;
+
+/// The fewest characters a token can have: a one-character prefix, the underscore, the body.
+const SHORTEST: usize = 1 + 1 + BODY_LEN;
+
+/// The most characters a token can have.
+const LONGEST: usize = MAX_PREFIX_LEN + 1 + BODY_LEN;
+
+/// How much [`TokenScanner::scan_reader`] asks its reader for at a time.
+const PIECE_LEN: usize = 64 * 1024;
 
 /// One token found in a text.
 ///
@@ -75,6 +86,96 @@ impl TokenScanner {
         })
     }
 
+    /// Scans all that `reader` yields, a piece at a time, and calls `found` with each token
+    /// in order: where it is, and its text.
+    ///
+    /// Memory stays bounded whatever the size of the input or of its lines, and a token
+    /// is found wherever the reads happen to split the input. Positions count from the
+    /// start of the input: [`range`](FoundToken::range) in bytes, lines and columns as
+    /// [`scan`](Self::scan) counts them.
+    ///
+    /// `found` receives the token's text, borrowed for the length of the call, since the
+    /// scanned bytes are gone once it returns: it is what a caller needs to verify or
+    /// revoke the token. Hand it on to nothing that keeps it.
+    ///
+    /// # Errors
+    ///
+    /// The first error `reader` returns other than [`io::ErrorKind::Interrupted`], which is
+    /// retried; every token before that point has been reported.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use api_tokens::TokenScanner;
+    ///
+    /// let log = std::io::Cursor::new(b"GET /status 200\nGET /health 200\n".to_vec());
+    /// let mut leaks = Vec::new();
+    /// TokenScanner::any_prefix().scan_reader(log, |found, _token| leaks.push(found.id))?;
+    /// assert!(leaks.is_empty());
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn scan_reader<R: Read>(
+        &self,
+        mut reader: R,
+        mut found: impl FnMut(&FoundToken, &str),
+    ) -> io::Result<()> {
+        // Holds what was read and not yet scanned: at most one piece, plus the start of a
+        // word that the piece before it ended in.
+        let mut buffer: Vec<u8> = Vec::with_capacity(PIECE_LEN + LONGEST);
+        // Where `buffer[0]` stands in the input.
+        let mut at = Position::default();
+        // Whether the input is inside a word that began in an earlier piece and is already
+        // too long to be a token; the rest of that word is passed over.
+        let mut passing_over = false;
+
+        loop {
+            let kept = buffer.len();
+            buffer.resize(kept + PIECE_LEN, 0);
+            let read = read_some(&mut reader, &mut buffer[kept..])?;
+            buffer.truncate(kept + read);
+            let at_end = read == 0;
+
+            let mut start = 0;
+            if passing_over {
+                start = buffer
+                    .iter()
+                    .position(|b| !is_word(b))
+                    .unwrap_or(buffer.len());
+                passing_over = start == buffer.len();
+                at.advance(&buffer[..start]);
+            }
+
+            // A word running up to the end of what was read may go on in the next read, so
+            // only the text up to the last byte that ends a word is scanned now.
+            let end = if at_end {
+                buffer.len()
+            } else {
+                buffer[start..]
+                    .iter()
+                    .rposition(|b| !is_word(b))
+                    .map_or(start, |last| start + last + 1)
+            };
+            let text = &buffer[start..end];
+            for hit in self.scan(text) {
+                let token = std::str::from_utf8(&text[hit.range.clone()]).unwrap_or_default();
+                found(&at.place(hit), token);
+            }
+            at.advance(text);
+
+            if at_end {
+                return Ok(());
+            }
+            if buffer.len() - end > LONGEST {
+                // The unfinished word cannot be a token, however it ends.
+                at.advance(&buffer[end..]);
+                buffer.clear();
+                passing_over = true;
+            } else {
+                buffer.drain(..end);
+            }
+        }
+    }
+
     /// Whether a whole word is a token; returns its prefix and id.
     fn token_in(&self, word: &[u8]) -> Option<(Prefix, TokenId)> {
         let separator = word.len().checked_sub(BODY_LEN + 1)?;
@@ -102,10 +203,6 @@ impl TokenScanner {
 /// The byte ranges of maximal runs of ASCII letters, digits and underscores at least as
 /// long as the shortest token.
 fn words(text: &[u8]) -> impl Iterator<Item = std::ops::Range<usize>> + '_ {
-    const SHORTEST: usize = 1 + 1 + BODY_LEN;
-    const LONGEST: usize = MAX_PREFIX_LEN + 1 + BODY_LEN;
-
-    let is_word = |b: &u8| b.is_ascii_alphanumeric() || *b == b'_';
     let mut position = 0;
     std::iter::from_fn(move || {
         while position < text.len() {
@@ -122,6 +219,74 @@ fn words(text: &[u8]) -> impl Iterator<Item = std::ops::Range<usize>> + '_ {
         }
         None
     })
+}
+
+/// Whether a byte can be part of a word, and so of a token.
+fn is_word(byte: &u8) -> bool {
+    byte.is_ascii_alphanumeric() || *byte == b'_'
+}
+
+/// Reads into `buffer`, trying again when interrupted; 0 means the end of the input.
+fn read_some(reader: &mut impl Read, buffer: &mut [u8]) -> io::Result<usize> {
+    loop {
+        match reader.read(buffer) {
+            Err(error) if error.kind() == io::ErrorKind::Interrupted => {}
+            result => return result,
+        }
+    }
+}
+
+/// A place in a stream of text: its byte offset, line, and the characters before it on
+/// its line.
+#[derive(Clone, Copy, Debug)]
+struct Position {
+    offset: usize,
+    line: usize,
+    column: usize,
+}
+
+impl Default for Position {
+    fn default() -> Self {
+        Self {
+            offset: 0,
+            line: 1,
+            column: 0,
+        }
+    }
+}
+
+impl Position {
+    /// Moves past `text`.
+    fn advance(&mut self, text: &[u8]) {
+        self.offset += text.len();
+        match text.iter().rposition(|b| *b == b'\n') {
+            Some(last) => {
+                self.line += text.iter().filter(|b| **b == b'\n').count();
+                self.column = characters(&text[last + 1..]);
+            }
+            None => self.column += characters(text),
+        }
+    }
+
+    /// Turns a token found in text that starts here into one placed in the whole stream.
+    fn place(&self, hit: FoundToken) -> FoundToken {
+        let (line, column) = if hit.line == 1 {
+            (self.line, self.column + hit.column)
+        } else {
+            (self.line + hit.line - 1, hit.column)
+        };
+        FoundToken {
+            range: self.offset + hit.range.start..self.offset + hit.range.end,
+            line,
+            column,
+            ..hit
+        }
+    }
+}
+
+/// UTF-8 characters in `text`: the bytes that are not continuation bytes.
+fn characters(text: &[u8]) -> usize {
+    text.iter().filter(|b| (**b & 0xC0) != 0x80).count()
 }
 
 /// Turns byte offsets into lines and columns, reading the text once from front to back as
@@ -147,7 +312,7 @@ impl LineCounter {
         self.counted_to = offset;
 
         let before = &text[self.line_start..offset];
-        let column = before.iter().filter(|b| (**b & 0xC0) != 0x80).count() + 1;
+        let column = characters(before) + 1;
         (self.line_index + 1, column)
     }
 }

@@ -3,7 +3,8 @@
 mod common;
 
 use api_tokens::{
-    HashingKey, Lifetime, MemoryStore, NewToken, Prefix, TokenId, TokenManager, TokenScanner,
+    FoundToken, HashingKey, Lifetime, MemoryStore, NewToken, Prefix, TokenId, TokenManager,
+    TokenScanner,
 };
 
 fn mint(prefix: &str) -> (TokenId, String) {
@@ -114,4 +115,147 @@ fn found_tokens_never_carry_the_secret() {
         .unwrap();
     let printed = format!("{hit:?}");
     assert!(!printed.contains(&token[22..65]));
+}
+
+/// Hands out its text at most `piece` bytes per read, as a pipe or a socket may.
+struct Trickle<'a> {
+    text: &'a [u8],
+    piece: usize,
+}
+
+impl std::io::Read for Trickle<'_> {
+    fn read(&mut self, buffer: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.piece.min(buffer.len()).min(self.text.len());
+        buffer[..n].copy_from_slice(&self.text[..n]);
+        self.text = &self.text[n..];
+        Ok(n)
+    }
+}
+
+/// Every find of a streamed scan, with the text handed over for it.
+fn streamed(reader: impl std::io::Read) -> Vec<(FoundToken, String)> {
+    let mut hits = Vec::new();
+    TokenScanner::any_prefix()
+        .scan_reader(reader, |hit, token| {
+            hits.push((hit.clone(), token.to_owned()))
+        })
+        .unwrap();
+    hits
+}
+
+/// Every find of a scan of the whole text at once, with the text at its range.
+fn whole(text: &[u8]) -> Vec<(FoundToken, String)> {
+    TokenScanner::any_prefix()
+        .scan(text)
+        .map(|hit| {
+            let token = String::from_utf8(text[hit.range.clone()].to_vec()).unwrap();
+            (hit, token)
+        })
+        .collect()
+}
+
+#[test]
+fn a_stream_gives_what_the_whole_text_gives_however_reads_split_it() {
+    let (_, token) = mint("acme");
+    let (_, other) = mint("acme_live");
+    let long_word = "w".repeat(300);
+    let text = format!(
+        "{token}\nhé said {other} then\r\n{{\"t\":\"{token}\"}}\n{long_word}{token}\n\
+         {long_word} {token} x{token}\n\n  ünï {other}"
+    );
+    let expected = whole(text.as_bytes());
+    assert_eq!(
+        expected.len(),
+        5,
+        "the sample holds five tokens that stand alone"
+    );
+
+    for piece in (1..=100).chain([150, 300, 1000]) {
+        let reader = Trickle {
+            text: text.as_bytes(),
+            piece,
+        };
+        assert_eq!(streamed(reader), expected, "reads of {piece} bytes");
+    }
+}
+
+#[test]
+fn a_stream_longer_than_the_scanner_reads_at_once_is_scanned_whole() {
+    let (_, token) = mint("acme");
+    let mut text = String::new();
+    let mut line = 0;
+    // Tokens at every distance from the places where the scanner's reads of 64 KiB end.
+    while text.len() < 600_000 {
+        line += 1;
+        text.push_str(&format!("{line} GET /repos?page={} 200 ", line % 7));
+        if line % 50 == 0 {
+            text.push_str(&token);
+            text.push(' ');
+        }
+        text.push_str(&"abc_".repeat(line % 40));
+        text.push('\n');
+    }
+    let one_line = text.replace('\n', " ");
+
+    for sample in [text, one_line] {
+        let expected = whole(sample.as_bytes());
+        assert!(expected.len() > 100);
+        assert_eq!(streamed(std::io::Cursor::new(sample.as_bytes())), expected);
+    }
+}
+
+#[test]
+fn a_word_longer_than_a_read_hides_a_token_glued_to_it() {
+    let (id, token) = mint("acme");
+    let text = format!("{}{token} {token}", "x".repeat(200_000));
+
+    let hits = streamed(std::io::Cursor::new(text.as_bytes()));
+
+    assert_eq!(hits.len(), 1);
+    assert_eq!(
+        (hits[0].0.line, hits[0].0.column),
+        (1, 200_000 + token.len() + 2)
+    );
+    assert_eq!(hits[0].0.id, id);
+    assert_eq!(hits[0].1, token);
+}
+
+/// Fails with `error` once its text is used up, after one interrupted read.
+struct Failing<'a> {
+    text: &'a [u8],
+    interrupted: bool,
+}
+
+impl std::io::Read for Failing<'_> {
+    fn read(&mut self, buffer: &mut [u8]) -> std::io::Result<usize> {
+        if !self.interrupted {
+            self.interrupted = true;
+            return Err(std::io::ErrorKind::Interrupted.into());
+        }
+        if self.text.is_empty() {
+            return Err(std::io::Error::other("the disk went away"));
+        }
+        let n = buffer.len().min(self.text.len());
+        buffer[..n].copy_from_slice(&self.text[..n]);
+        self.text = &self.text[n..];
+        Ok(n)
+    }
+}
+
+#[test]
+fn a_read_error_ends_the_scan_after_reporting_what_came_before() {
+    let (id, token) = mint("acme");
+    let text = format!("first {token}\nsecond ");
+    let reader = Failing {
+        text: text.as_bytes(),
+        interrupted: false,
+    };
+
+    let mut ids = Vec::new();
+    let error = TokenScanner::any_prefix()
+        .scan_reader(reader, |hit, _| ids.push(hit.id))
+        .unwrap_err();
+
+    assert_eq!(error.to_string(), "the disk went away");
+    assert_eq!(ids, [id]);
 }
