@@ -4,9 +4,12 @@
 //!
 //! The writer is the `churn` example, which `cargo test` builds along with the tests.
 
+#[path = "common/shell.rs"]
+mod shell;
+
 use std::collections::BTreeSet;
 use std::io::{BufRead, BufReader};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::thread;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -17,25 +20,8 @@ use api_tokens::{FileStore, StoreError, TokenStore};
 const ROUNDS: usize = 150;
 const TIME_BUDGET: Duration = Duration::from_secs(25);
 
-fn example(name: &str) -> PathBuf {
-    let mut dir = std::env::current_exe().expect("the test knows its own path");
-    dir.pop();
-    if dir.ends_with("deps") {
-        dir.pop();
-    }
-    let path = dir
-        .join("examples")
-        .join(format!("{name}{}", std::env::consts::EXE_SUFFIX));
-    assert!(
-        path.exists(),
-        "{} is missing: `cargo test` builds it, as does `cargo build --examples`",
-        path.display()
-    );
-    path
-}
-
 fn churn(path: &Path, extra: &[&str]) -> Child {
-    Command::new(example("churn"))
+    Command::new(shell::example_binary("churn"))
         .arg(path)
         .args(extra)
         .stdout(Stdio::piped())

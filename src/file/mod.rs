@@ -15,6 +15,7 @@ mod testing;
 use std::fmt;
 use std::path::Path;
 use std::sync::Arc;
+use std::time::Duration;
 
 use time::OffsetDateTime;
 
@@ -173,8 +174,11 @@ impl FileStore {
         loaded.replay.apply_to(&memory);
         let flush_interval = options.flush_interval;
         let shared = Arc::new(Shared::new(path.to_owned(), options, loaded.disk, memory));
-        let refresh_interval = shared.options.refresh_interval;
-        let ticker = Periodic::start(&shared, refresh_interval, "api-tokens-refresh", |shared| {
+        // Ticking twice per interval keeps the promise even when a tick comes late: a change
+        // made anywhere in between is read within one interval, with half of it to spare.
+        // A tick of at least a millisecond keeps a zero interval from spinning the thread.
+        let tick = (shared.options.refresh_interval / 2).max(Duration::from_millis(1));
+        let ticker = Periodic::start(&shared, tick, "api-tokens-refresh", |shared| {
             shared.mark_check_due();
         })
         .map_err(|error| io_error(path, error))?;

@@ -72,7 +72,8 @@ impl FileStoreOptions {
     /// How long a token found in memory may be served before the file is checked for
     /// changes by other processes (default [`DEFAULT_REFRESH_INTERVAL`]). This bounds how
     /// long a token deleted elsewhere keeps verifying here. A token that is not found in
-    /// memory makes the store check the file at once, whatever this interval.
+    /// memory makes the store check the file at once, whatever this interval. Intervals
+    /// below two milliseconds act as two milliseconds.
     pub fn refresh_interval(mut self, interval: Duration) -> Self {
         self.refresh_interval = interval;
         self
