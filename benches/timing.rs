@@ -35,7 +35,9 @@
 
 use std::sync::OnceLock;
 
-use api_tokens::{HashingKey, Lifetime, MemoryStore, NewToken, TokenManager, TokenStore};
+use api_tokens::{
+    HashingKey, Lifetime, MemoryStore, NewToken, TokenManager, TokenRecord, TokenStore,
+};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use dudect_bencher::ctbench::{BenchMetadata, BenchName, BenchOpts, run_benches_console};
@@ -91,8 +93,11 @@ fn store_edited_hash(manager: &TokenManager<MemoryStore>, token: &str, edit: imp
     let mut value =
         serde_json::to_value(&*record.expect("the record exists")).expect("a record serialises");
     value["hash"] = BASE64.encode(&hash).into();
-    let edited = serde_json::from_value(value).expect("the edited record reads back");
-    manager.store().update(edited).expect("the record exists");
+    let edited: TokenRecord = serde_json::from_value(value).expect("the edited record reads back");
+    manager
+        .store()
+        .update(&id, &mut |record| *record = edited.clone())
+        .expect("the record exists");
 }
 
 /// Times `verify` on tokens of the two classes, interleaved at random.

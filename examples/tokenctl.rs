@@ -572,7 +572,11 @@ impl TokenStore for LookOnly {
         self.0.list(owner)
     }
 
-    fn update(&self, _record: TokenRecord) -> Result<(), StoreError> {
+    fn update(
+        &self,
+        _id: &TokenId,
+        _change: &mut dyn FnMut(&mut TokenRecord),
+    ) -> Result<Arc<TokenRecord>, StoreError> {
         Err(look_only())
     }
 

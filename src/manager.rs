@@ -7,7 +7,7 @@ use std::time::SystemTime;
 use ring::rand::SystemRandom;
 use time::{Duration, OffsetDateTime, UtcOffset};
 
-use crate::error::{ConfigError, InvalidInput, ManageError, VerifyError};
+use crate::error::{ConfigError, InvalidInput, ManageError, StoreError, VerifyError};
 use crate::expiry::{Clock, EARLIEST_INSTANT, Expiry, LATEST_INSTANT, Lifetime, SystemClock};
 use crate::format::{Prefix, SecretText, TokenFormat};
 use crate::id::TokenId;
@@ -277,21 +277,25 @@ impl<S: TokenStore> TokenManager<S> {
     /// [`ManageError::NotFound`] for an unknown id, [`ManageError::Invalid`] for a value that
     /// breaks the rules (nothing is changed then), [`ManageError::Store`] if the store fails.
     pub fn update(&self, id: &TokenId, update: TokenUpdate) -> Result<TokenInfo, ManageError> {
-        let mut record = TokenRecord::clone(&*self.record(id)?);
-        if let Some(name) = update.name {
-            record.set_name(validate::name(&name)?);
-        }
-        if let Some(scopes) = update.scopes {
-            record.set_scopes(validate::scopes(scopes)?);
-        }
-        if let Some(lifetime) = update.lifetime {
-            let now = self.now()?;
-            record.set_expires(self.expiry_from(lifetime, now)?);
-        }
+        let name = update.name.map(|name| validate::name(&name)).transpose()?;
+        let scopes = update.scopes.map(validate::scopes).transpose()?;
+        let expires = match update.lifetime {
+            Some(lifetime) => Some(self.expiry_from(lifetime, self.now()?)?),
+            None => None,
+        };
 
-        let info = record.info();
-        self.store.update(record)?;
-        Ok(info)
+        let record = self.store.update(id, &mut |record| {
+            if let Some(name) = &name {
+                record.set_name(name.clone());
+            }
+            if let Some(scopes) = &scopes {
+                record.set_scopes(scopes.clone());
+            }
+            if let Some(expires) = expires {
+                record.set_expires(expires);
+            }
+        })?;
+        Ok(record.info())
     }
 
     /// Deletes a token; it stops verifying at once.
@@ -308,37 +312,60 @@ impl<S: TokenStore> TokenManager<S> {
     ///
     /// The old token keeps working for `grace` (never past its own expiry) and is deleted
     /// at once when `grace` is zero, as in "roll key" flows where clients need time to switch.
+    /// The replacement is stored before the old token is retired, in separate store writes:
+    /// a crash between them leaves both tokens working, never neither.
     ///
     /// # Errors
     ///
     /// As [`rotate_with_lifetime`](Self::rotate_with_lifetime).
     pub fn rotate(&self, id: &TokenId, grace: Duration) -> Result<CreatedToken, ManageError> {
-        let old = self.record(id)?;
-        let lifetime = match old.expires() {
-            Expiry::Never => Lifetime::Never,
-            Expiry::At(at) => Lifetime::For(at - old.created_at()),
-        };
-        self.rotate_with_lifetime(id, grace, lifetime)
+        self.roll(id, grace, None)
     }
 
     /// As [`rotate`](Self::rotate), giving the replacement `lifetime`.
     ///
     /// # Errors
     ///
-    /// [`ManageError::NotFound`] for an unknown id, [`ManageError::Invalid`] for a negative
-    /// grace or a lifetime the rules refuse, [`ManageError::Store`] if the store fails; then
-    /// the old token is unchanged and no replacement is kept.
+    /// [`ManageError::Invalid`] for a negative grace, a clock outside the supported range or
+    /// a lifetime the rules refuse, [`ManageError::NotFound`] for an unknown id,
+    /// [`ManageError::Store`] if the store fails; the old token keeps its expiry then and no
+    /// replacement is kept.
     pub fn rotate_with_lifetime(
         &self,
         id: &TokenId,
         grace: Duration,
         lifetime: Lifetime,
     ) -> Result<CreatedToken, ManageError> {
+        self.roll(id, grace, Some(lifetime))
+    }
+
+    /// Rotates a token; without a `lifetime`, the replacement lives as long as the old one
+    /// was meant to.
+    fn roll(
+        &self,
+        id: &TokenId,
+        grace: Duration,
+        lifetime: Option<Lifetime>,
+    ) -> Result<CreatedToken, ManageError> {
         if grace.is_negative() {
             return Err(InvalidInput::NegativeGrace.into());
         }
-        let old = self.record(id)?;
         let now = self.now()?;
+        let cutoff = now
+            .checked_add(grace)
+            .map_or(LATEST_INSTANT, |t| t.min(LATEST_INSTANT));
+
+        // Read the old record through the store's update, which sees the freshest copy:
+        // the replacement then copies the name, owner, scopes and metadata as they are now,
+        // even if another process changed them a moment ago.
+        let mut expires = Expiry::Never;
+        let old = self
+            .store
+            .update(id, &mut |record| expires = record.expires())?;
+        let lifetime = lifetime.unwrap_or(match expires {
+            Expiry::Never => Lifetime::Never,
+            Expiry::At(at) => Lifetime::For(at - old.created_at()),
+        });
 
         let mut request = NewToken::new(old.name(), lifetime);
         request.owner = old.owner().map(str::to_owned);
@@ -349,19 +376,21 @@ impl<S: TokenStore> TokenManager<S> {
         let retired = if grace.is_zero() {
             self.store.remove(id)
         } else {
-            let cutoff = now
-                .checked_add(grace)
-                .map_or(LATEST_INSTANT, |t| t.min(LATEST_INSTANT));
-            let mut old = TokenRecord::clone(&old);
-            old.set_expires(old.expires().min(Expiry::At(cutoff)));
-            self.store.update(old)
+            let cutoff = Expiry::At(cutoff);
+            let shorten = &mut |record: &mut TokenRecord| {
+                record.set_expires(record.expires().min(cutoff));
+            };
+            self.store.update(id, shorten).map(drop)
         };
-        if let Err(error) = retired {
-            // Keep the store as it was: a replacement nobody received is only clutter.
-            let _ = self.store.remove(&created.info.id);
-            return Err(error.into());
+        match retired {
+            // Deleted meanwhile: retired all the same.
+            Ok(()) | Err(StoreError::NotFound(_)) => Ok(created),
+            Err(error) => {
+                // Keep the store as it was: a replacement nobody received is only clutter.
+                let _ = self.store.remove(&created.info.id);
+                Err(error.into())
+            }
         }
-        Ok(created)
     }
 
     /// Tokens still valid now that expire within `window`, soonest first: the ones to send
@@ -474,18 +503,16 @@ impl<S: TokenStore> TokenManager<S> {
         }
     }
 
-    /// Stores the hash of a verified secret under the current key. Reads the record again
-    /// first, so that a change made meanwhile is not overwritten.
+    /// Stores the hash of a verified secret under the current key, on the store's freshest
+    /// record, so that a change made meanwhile is kept.
     fn rehash(&self, id: &TokenId, secret: SecretText<'_>) {
-        let Ok(Some(fresh)) = self.store.get(id) else {
-            return;
-        };
-        if fresh.key_id() == self.current_key.id() {
-            return;
-        }
-        let mut record = TokenRecord::clone(&fresh);
-        record.set_hash(self.current_key.id(), self.current_key.hash(secret));
-        let _ = self.store.update(record);
+        let current = self.current_key.id();
+        let hash = self.current_key.hash(secret);
+        let _ = self.store.update(id, &mut |record| {
+            if record.key_id() != current {
+                record.set_hash(current, hash.clone());
+            }
+        });
     }
 }
 

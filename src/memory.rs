@@ -12,7 +12,7 @@ use time::OffsetDateTime;
 use crate::error::StoreError;
 use crate::id::{IdHasherBuilder, TokenId};
 use crate::record::TokenRecord;
-use crate::store::TokenStore;
+use crate::store::{TokenStore, id_changed};
 
 /// How many independently replaced parts the map is split into. A write copies one part,
 /// so more parts make writes cheaper; 256 keeps a part of a 100 000-token store near 400
@@ -237,17 +237,21 @@ impl TokenStore for MemoryStore {
         Ok(found)
     }
 
-    fn update(&self, mut record: TokenRecord) -> Result<(), StoreError> {
-        let id = *record.id();
-        self.shard(&id).write(|records| {
-            let stored = records.get(&id).ok_or(StoreError::NotFound(id))?;
-            if let Some(kept) = stored.0.last_used_at()
-                && record.last_used_at().is_none_or(|given| given < kept)
-            {
-                record.set_last_used_at(kept);
+    fn update(
+        &self,
+        id: &TokenId,
+        change: &mut dyn FnMut(&mut TokenRecord),
+    ) -> Result<Arc<TokenRecord>, StoreError> {
+        self.shard(id).write(|records| {
+            let stored = records.get(id).ok_or(StoreError::NotFound(*id))?;
+            let mut record = TokenRecord::clone(&stored.0);
+            change(&mut record);
+            if record.id() != id {
+                return Err(id_changed(id));
             }
-            records.replace(Entry(Arc::new(record)));
-            Ok(())
+            let record = Arc::new(record);
+            records.replace(Entry(Arc::clone(&record)));
+            Ok(record)
         })
     }
 

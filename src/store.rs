@@ -9,6 +9,12 @@ use crate::error::StoreError;
 use crate::id::TokenId;
 use crate::record::TokenRecord;
 
+/// The error for a change that gave a record another id, which breaks the contract of
+/// [`TokenStore::update`].
+pub(crate) fn id_changed(id: &TokenId) -> StoreError {
+    StoreError::Backend(format!("an update tried to change the id of token {id}").into())
+}
+
 /// Where token records live.
 ///
 /// The manager does all validation, hashing and time checks; a store only keeps records by
@@ -47,16 +53,23 @@ pub trait TokenStore: Send + Sync + fmt::Debug {
     /// A failure of the store itself.
     fn list(&self, owner: Option<&str>) -> Result<Vec<Arc<TokenRecord>>, StoreError>;
 
-    /// Replaces the record that has the same id as `record`.
+    /// Changes the record with this id: calls `change` on the current record, as fresh as the
+    /// store can read it, and stores the result in the same step.
     ///
-    /// If the stored record has a later last-use time than `record`, the later one is kept.
-    /// The change is durable when this returns `Ok`.
+    /// Changes made meanwhile by other threads or processes are therefore built upon, never
+    /// overwritten by an older copy. `change` may run more than once if the store retries;
+    /// it must not give the record another id. Returns the record as stored. The change is
+    /// durable when this returns `Ok`.
     ///
     /// # Errors
     ///
     /// [`StoreError::NotFound`] if no record has that id (nothing is added), or a failure of
-    /// the store itself.
-    fn update(&self, record: TokenRecord) -> Result<(), StoreError>;
+    /// the store itself; the record is unchanged then.
+    fn update(
+        &self,
+        id: &TokenId,
+        change: &mut dyn FnMut(&mut TokenRecord),
+    ) -> Result<Arc<TokenRecord>, StoreError>;
 
     /// Deletes the record with this id.
     ///
@@ -116,7 +129,8 @@ pub trait TokenStore: Send + Sync + fmt::Debug {
         for record in self.list(None)? {
             if record.expires().is_expired_at(now) {
                 match self.remove(record.id()) {
-                    Ok(()) | Err(StoreError::NotFound(_)) => purged.push(*record.id()),
+                    Ok(()) => purged.push(*record.id()),
+                    Err(StoreError::NotFound(_)) => {}
                     Err(other) => return Err(other),
                 }
             }
@@ -140,8 +154,12 @@ macro_rules! forward_store {
                 (**self).list(owner)
             }
 
-            fn update(&self, record: TokenRecord) -> Result<(), StoreError> {
-                (**self).update(record)
+            fn update(
+                &self,
+                id: &TokenId,
+                change: &mut dyn FnMut(&mut TokenRecord),
+            ) -> Result<Arc<TokenRecord>, StoreError> {
+                (**self).update(id, change)
             }
 
             fn remove(&self, id: &TokenId) -> Result<(), StoreError> {

@@ -125,7 +125,7 @@ fn duplicates_and_missing_ids_are_reported_and_change_nothing() {
         Err(StoreError::NotFound(_))
     ));
     assert!(matches!(
-        manager.store().update((*record).clone()),
+        manager.store().update(&id, &mut |_| {}),
         Err(StoreError::NotFound(_))
     ));
     assert_eq!(fs::read(&path).unwrap(), before);
@@ -449,4 +449,43 @@ fn verifies_go_on_while_other_threads_write() {
         }
     });
     assert_eq!(manager.list(None).unwrap().len(), 8);
+}
+
+#[test]
+fn changes_from_a_process_with_an_old_view_keep_what_others_wrote() {
+    let (_dir, path) = store_path();
+    let stale_view = || {
+        FileStore::options()
+            .refresh_interval(Duration::from_secs(3600))
+            .open(&path)
+            .unwrap()
+    };
+    let old_key = HashingKey::new(&[1; 32]).unwrap();
+    let creator = TokenManager::builder(FileStore::open(&path).unwrap(), old_key, PREFIX)
+        .build()
+        .unwrap();
+    let request = NewToken::new("deploy", Lifetime::Never).scopes(["admin", "repo:read"]);
+    let (token, info) = creator.create(request).unwrap().into_parts();
+
+    // A service that rotated its hashing key, and whose memory is an hour behind.
+    let service = TokenManager::builder(stale_view(), key(), PREFIX)
+        .previous_key(HashingKey::new(&[1; 32]).unwrap())
+        .build()
+        .unwrap();
+    let admin = manager(FileStore::open(&path).unwrap());
+    service.verify(token.expose_secret()).unwrap();
+
+    // The admin takes `admin` away; the service re-hashes the record on its next verify
+    // and rotates the token, both from its old view.
+    admin
+        .update(&info.id, TokenUpdate::new().scopes(["repo:read"]))
+        .unwrap();
+    service.verify(token.expose_secret()).unwrap();
+    let rotated = service
+        .rotate(&info.id, time::Duration::minutes(1))
+        .unwrap();
+
+    let fresh = manager(FileStore::open(&path).unwrap());
+    assert_eq!(fresh.get(&info.id).unwrap().scopes, ["repo:read"]);
+    assert_eq!(rotated.info().scopes, ["repo:read"]);
 }

@@ -619,10 +619,11 @@ fn last_used_times_from_a_skewed_clock() {
     let _ = on_time.verify(text).unwrap();
     assert_eq!(last_used(), Some(START + Duration::seconds(30)));
 
-    // An update carrying an older last-use time than the store holds keeps the later one.
-    let stale = TokenRecord::clone(&store.get(&id).unwrap().unwrap());
+    // A change made after a later use was recorded builds on that later time.
     store.record_use(&id, START + Duration::days(2)).unwrap();
-    store.update(stale).unwrap();
+    on_time
+        .update(&id, TokenUpdate::new().name("renamed"))
+        .unwrap();
     assert_eq!(last_used(), Some(START + Duration::days(2)));
 }
 

@@ -685,25 +685,27 @@ where
                     update = update.expires(lifetime);
                 }
 
-                let expected = match model.records.get(&id) {
-                    None => Err(Refusal::NotFound(id)),
-                    Some(record) => {
-                        let mut changed = record.clone();
-                        let outcome = (|| {
-                            if let Some((_, result)) = name {
-                                changed.name = result?;
-                            }
-                            if let Some((_, result)) = scopes {
-                                changed.scopes = result?;
-                            }
-                            if let Some(lifetime) = lifetime {
-                                changed.expires = model.expiry_from(lifetime)?;
-                            }
-                            Ok(())
-                        })();
-                        outcome.map(|()| changed).map_err(Refusal::Invalid)
+                // The new values are checked first, then the id is looked up.
+                let expected = (|| {
+                    let mut changed = model.records.get(&id).cloned();
+                    let name = name.map(|(_, result)| result).transpose();
+                    let scopes = scopes.map(|(_, result)| result).transpose();
+                    let name = name.map_err(Refusal::Invalid)?;
+                    let scopes = scopes.map_err(Refusal::Invalid)?;
+                    let expires = lifetime.map(|l| model.expiry_from(l)).transpose();
+                    let expires = expires.map_err(Refusal::Invalid)?;
+                    let record = changed.as_mut().ok_or(Refusal::NotFound(id))?;
+                    if let Some(name) = name {
+                        record.name = name;
                     }
-                };
+                    if let Some(scopes) = scopes {
+                        record.scopes = scopes;
+                    }
+                    if let Some(expires) = expires {
+                        record.expires = expires;
+                    }
+                    Ok(record.clone())
+                })();
 
                 match (manager.update(&id, update), expected) {
                     (Ok(info), Ok(record)) => {
@@ -727,13 +729,9 @@ where
                     None => manager.rotate(&id, *grace),
                 };
 
-                // `rotate` looks the token up before it reads the grace period;
-                // `rotate_with_lifetime` checks the grace period first.
+                // The grace period is checked first, then the id is looked up.
                 let expected = (|| {
                     let found = model.records.get(&id);
-                    if lifetime.is_none() && found.is_none() {
-                        return Err(Refusal::NotFound(id));
-                    }
                     if grace.is_negative() {
                         return Err(Refusal::Invalid(InvalidInput::NegativeGrace));
                     }

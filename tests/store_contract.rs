@@ -15,7 +15,8 @@ use time::Duration;
 fn check_contract<S: TokenStore + 'static>(fresh: impl Fn() -> S) {
     duplicate_ids_are_refused(fresh());
     missing_ids_are_reported(fresh());
-    updates_keep_the_later_last_use(fresh());
+    updates_build_on_the_current_record(fresh());
+    an_update_may_not_change_the_id(fresh());
     purge_removes_what_is_expired(fresh());
     concurrent_verifies_and_writes(fresh());
 }
@@ -53,7 +54,6 @@ fn missing_ids_are_reported<S: TokenStore>(store: S) {
         .create(NewToken::new("gone", Lifetime::Never))
         .unwrap();
     let id = created.info().id;
-    let record = (*manager.store().get(&id).unwrap().unwrap()).clone();
     manager.store().remove(&id).unwrap();
 
     assert!(manager.store().get(&id).unwrap().is_none());
@@ -61,10 +61,12 @@ fn missing_ids_are_reported<S: TokenStore>(store: S) {
         manager.store().remove(&id),
         Err(StoreError::NotFound(_))
     ));
+    let mut called = false;
     assert!(matches!(
-        manager.store().update(record),
+        manager.store().update(&id, &mut |_| called = true),
         Err(StoreError::NotFound(_))
     ));
+    assert!(!called, "no record, nothing to change");
     assert!(
         manager.store().get(&id).unwrap().is_none(),
         "update must not re-add"
@@ -73,22 +75,48 @@ fn missing_ids_are_reported<S: TokenStore>(store: S) {
     assert!(manager.store().list(None).unwrap().is_empty());
 }
 
-fn updates_keep_the_later_last_use<S: TokenStore>(store: S) {
+fn updates_build_on_the_current_record<S: TokenStore>(store: S) {
     let manager = manager(store);
     let created = manager
         .create(NewToken::new("used", Lifetime::Never))
         .unwrap();
     let id = created.info().id;
-    let stale = (*manager.store().get(&id).unwrap().unwrap()).clone();
 
     manager
         .store()
         .record_use(&id, START + Duration::hours(1))
         .unwrap();
-    manager.store().update(stale).unwrap();
-
+    let mut seen = None;
+    let changed = manager
+        .store()
+        .update(&id, &mut |record| seen = record.last_used_at())
+        .unwrap();
     let stored = manager.store().get(&id).unwrap().unwrap();
-    assert_eq!(stored.last_used_at(), Some(START + Duration::hours(1)));
+
+    // The change saw the use recorded before it, and what it returned is what is stored.
+    let used = Some(START + Duration::hours(1));
+    assert_eq!(seen, used);
+    assert_eq!(changed.last_used_at(), used);
+    assert_eq!(stored.last_used_at(), used);
+}
+
+fn an_update_may_not_change_the_id<S: TokenStore>(store: S) {
+    let manager = manager(store);
+    let first = manager
+        .create(NewToken::new("first", Lifetime::Never))
+        .unwrap();
+    let second = manager
+        .create(NewToken::new("second", Lifetime::Never))
+        .unwrap();
+    let other = (*manager.store().get(&second.info().id).unwrap().unwrap()).clone();
+
+    let refused = manager
+        .store()
+        .update(&first.info().id, &mut |record| *record = other.clone());
+
+    assert!(refused.is_err());
+    let kept = manager.store().get(&first.info().id).unwrap().unwrap();
+    assert_eq!(kept.name(), "first");
 }
 
 fn purge_removes_what_is_expired<S: TokenStore>(store: S) {

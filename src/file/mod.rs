@@ -28,7 +28,7 @@ use crate::format::Prefix;
 use crate::id::TokenId;
 use crate::memory::MemoryStore;
 use crate::record::TokenRecord;
-use crate::store::TokenStore;
+use crate::store::{TokenStore, id_changed};
 
 pub use self::options::{
     DEFAULT_COMPACT_AFTER, DEFAULT_LOCK_TIMEOUT, DEFAULT_REFRESH_INTERVAL, FileStoreOptions,
@@ -296,18 +296,21 @@ impl TokenStore for FileStore {
         self.shared.memory.list(owner)
     }
 
-    /// Replaces a record; durable when this returns `Ok`.
-    fn update(&self, mut record: TokenRecord) -> Result<(), StoreError> {
+    /// Changes a record as it is on disk, read under the file's lock; durable when this
+    /// returns `Ok`.
+    fn update(
+        &self,
+        id: &TokenId,
+        change: &mut dyn FnMut(&mut TokenRecord),
+    ) -> Result<Arc<TokenRecord>, StoreError> {
         self.shared.commit(|memory| {
-            let stored = memory
-                .get(record.id())?
-                .ok_or(StoreError::NotFound(*record.id()))?;
-            if let Some(kept) = stored.last_used_at()
-                && record.last_used_at().is_none_or(|given| given < kept)
-            {
-                record.set_last_used_at(kept);
+            let stored = memory.get(id)?.ok_or(StoreError::NotFound(*id))?;
+            let mut record = TokenRecord::clone(&stored);
+            change(&mut record);
+            if record.id() != id {
+                return Err(id_changed(id));
             }
-            Ok((vec![Op::Update(record)], ()))
+            Ok((vec![Op::Update(record.clone())], Arc::new(record)))
         })
     }
 
