@@ -60,7 +60,7 @@ pub enum InvalidInput {
     /// The name holds control, bidirectional-override or zero-width characters, or has no
     /// character that shows.
     #[error(
-        "name must show at least one character and hold no control, bidirectional-override or zero-width ones"
+        "name must show at least one character and hold no control, bidirectional-override or invisible ones"
     )]
     NameCharacters,
     /// The owner breaks the owner rules.

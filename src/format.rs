@@ -32,7 +32,10 @@ pub const MAX_TOKEN_LEN: usize = MAX_PREFIX_LEN + 1 + BODY_LEN;
 /// A regular expression matching every token of this crate's format, whatever its prefix.
 ///
 /// Secret scanners can use it as is; a match still needs its checksum checked (see
-/// [`TokenFormat::parse_id`]) before it is reported as a real token.
+/// [`TokenFormat::parse_id`]) before it is reported as a real token. Where `\b` knows
+/// Unicode (as in Rust's `regex` by default), a token right after a non-ASCII letter or digit
+/// is not matched; [`TokenScanner`](crate::TokenScanner) looks only at ASCII neighbours and
+/// finds it.
 pub const TOKEN_REGEX: &str = r"\b[a-z0-9](?:[a-z0-9_]{0,18}[a-z0-9])?_[0-9A-Za-z]{66}\b";
 
 /// The 62 characters of the body, in digit order.

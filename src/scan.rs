@@ -37,8 +37,9 @@ pub struct FoundToken {
 
 /// Finds tokens with a valid checksum in text, as secret scanners do.
 ///
-/// A token counts only as a whole word: the characters around it must not be letters,
-/// digits or underscores, just as `\b` in [`TOKEN_REGEX`](crate::TOKEN_REGEX) requires.
+/// A token counts only as a whole word: the bytes around it must not be ASCII letters,
+/// digits or underscores, as `\b` in [`TOKEN_REGEX`](crate::TOKEN_REGEX) requires in an
+/// ASCII-only regex engine. Other characters, non-ASCII letters included, end a word.
 /// Candidates whose checksum does not match are skipped, so look-alike strings and random
 /// identifiers of the same shape are not reported.
 ///

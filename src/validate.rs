@@ -2,11 +2,11 @@
 //!
 //! | field | length | characters |
 //! |---|---|---|
-//! | name | 1 to 100 after trimming surrounding white space | no control, bidirectional-override or zero-width characters (joiners aside), and at least one that shows |
+//! | name | 1 to 100 after trimming surrounding white space | no control, bidirectional-override or invisible characters (joiners and variation selectors aside), and at least one that shows |
 //! | owner | 1 to 256 | as a name, and no surrounding white space |
 //! | scope | 1 to 64, at most 64 scopes | ASCII letters, digits and `:._-/`, or `*` |
 //! | metadata key | 1 to 64, at most 32 entries | ASCII letters, digits and `._-` |
-//! | metadata value | 0 to 1024 | no control, bidirectional-override or zero-width characters |
+//! | metadata value | 0 to 1024 | no control, bidirectional-override or invisible characters |
 //!
 //! Lengths count Unicode scalar values.
 
@@ -115,19 +115,51 @@ fn is_bidi_control(c: char) -> bool {
     )
 }
 
-/// Characters with no width of their own. The zero-width joiner and non-joiner are not
-/// among them: emoji sequences and several scripts need them between visible characters.
+/// Characters that show nothing at all, or break the line: zero-width spaces, word
+/// joiners, fillers, blank patterns, invisible format and tag characters, line and paragraph
+/// separators. The zero-width joiner and non-joiner and the variation selectors are not
+/// among them: emoji sequences and several scripts need them next to visible characters.
 fn is_invisible(c: char) -> bool {
     matches!(
         c,
-        '\u{00AD}' | '\u{180E}' | '\u{200B}' | '\u{2060}'..='\u{2064}' | '\u{FEFF}'
+        '\u{00AD}'
+            | '\u{034F}'
+            | '\u{115F}'
+            | '\u{1160}'
+            | '\u{180B}'..='\u{180F}'
+            | '\u{200B}'
+            | '\u{2028}'
+            | '\u{2029}'
+            | '\u{2060}'..='\u{2064}'
+            | '\u{206A}'..='\u{206F}'
+            | '\u{2800}'
+            | '\u{3164}'
+            | '\u{FEFF}'
+            | '\u{FFA0}'
+            | '\u{FFF9}'..='\u{FFFB}'
+            | '\u{1D173}'..='\u{1D17A}'
+            | '\u{E0000}'..='\u{E007F}'
     )
 }
 
-/// Whether the text has a character that shows: not white space, not a joiner.
+/// Whether the text has a character that shows on its own: not white space, and not a
+/// joiner, variation selector or combining mark, which only change their neighbours.
 fn has_visible_character(text: &str) -> bool {
-    text.chars()
-        .any(|c| !c.is_whitespace() && !matches!(c, '\u{200C}' | '\u{200D}'))
+    text.chars().any(|c| {
+        !c.is_whitespace()
+            && !matches!(
+                c,
+                '\u{200C}'
+                    | '\u{200D}'
+                    | '\u{0300}'..='\u{036F}'
+                    | '\u{1AB0}'..='\u{1AFF}'
+                    | '\u{1DC0}'..='\u{1DFF}'
+                    | '\u{20D0}'..='\u{20FF}'
+                    | '\u{FE00}'..='\u{FE0F}'
+                    | '\u{FE20}'..='\u{FE2F}'
+                    | '\u{E0100}'..='\u{E01EF}'
+            )
+    })
 }
 
 #[cfg(test)]
@@ -160,6 +192,18 @@ mod tests {
             .chain(["\u{FEFF}", "\u{2060}", "\u{200D}\u{200C}"])
         {
             assert_eq!(name(bad), Err(InvalidInput::NameCharacters), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn names_with_joiners_and_selectors_between_visible_characters_are_kept() {
+        for good in [
+            "\u{2764}\u{FE0F}",
+            "a\u{200D}b",
+            "e\u{0301}",
+            "\u{0915}\u{094D}\u{200D}",
+        ] {
+            assert!(name(good).is_ok(), "{good:?}");
         }
     }
 

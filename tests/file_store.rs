@@ -489,3 +489,29 @@ fn changes_from_a_process_with_an_old_view_keep_what_others_wrote() {
     assert_eq!(fresh.get(&info.id).unwrap().scopes, ["repo:read"]);
     assert_eq!(rotated.info().scopes, ["repo:read"]);
 }
+
+#[cfg(unix)]
+#[test]
+fn compaction_keeps_the_file_s_permissions_and_owner() {
+    use std::os::unix::fs::{MetadataExt, PermissionsExt};
+
+    let (_dir, path) = store_path();
+    let manager = manager(FileStore::open(&path).unwrap());
+    let _ = create(&manager, "kept");
+    fs::set_permissions(&path, fs::Permissions::from_mode(0o640)).unwrap();
+    // Giving the file away takes privilege; as root, hand it to `nobody` as a service's
+    // store would be, otherwise keep our own ownership.
+    let given_away = std::os::unix::fs::chown(&path, Some(65534), Some(65534)).is_ok();
+    let before = fs::metadata(&path).unwrap();
+
+    manager.store().compact().unwrap();
+
+    let after = fs::metadata(&path).unwrap();
+    assert_ne!(after.ino(), before.ino(), "compaction writes a new file");
+    assert_eq!(after.permissions().mode() & 0o777, 0o640);
+    assert_eq!(
+        (after.uid(), after.gid()),
+        (before.uid(), before.gid()),
+        "given away: {given_away}"
+    );
+}

@@ -173,3 +173,19 @@ pub(crate) fn random_u64() -> io::Result<u64> {
         .map_err(|_| io::Error::other("the system random generator failed"))?;
     Ok(u64::from_le_bytes(bytes))
 }
+
+/// Gives `new` the permissions and the owner of `old`, so that putting one in the place of
+/// the other changes nobody's access. Fails when the owner cannot be kept (a process may only
+/// give files away with the privilege to do so); `new` is then left as it was.
+pub(crate) fn copy_access(old: &File, new: &File) -> io::Result<()> {
+    let wanted = old.metadata()?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::{MetadataExt, fchown};
+        let current = new.metadata()?;
+        if (current.uid(), current.gid()) != (wanted.uid(), wanted.gid()) {
+            fchown(new, Some(wanted.uid()), Some(wanted.gid()))?;
+        }
+    }
+    new.set_permissions(wanted.permissions())
+}

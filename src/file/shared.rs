@@ -22,7 +22,7 @@ use time::OffsetDateTime;
 use super::compact::{self, COMPACT_SUFFIX};
 use super::disk::{Disk, io_error};
 use super::format::{self, Commit, HEADER_LEN};
-use super::io::{remove_leftovers, sync_dir, write_all_at};
+use super::io::{copy_access, remove_leftovers, sync_dir, write_all_at};
 use super::lock::{self, Kind, LockGuard};
 use super::log::{EntryWriter, Op};
 use super::options::FileStoreOptions;
@@ -262,6 +262,12 @@ impl Shared {
         let records = self.memory.list(None)?;
         let prefix = lock_of(&self.disk).header.prefix.clone();
         let written = compact::write_file(&self.path, prefix.as_ref(), &records, COMPACT_SUFFIX)?;
+        let current = Arc::clone(&lock_of(&self.disk).file);
+        if let Err(error) = copy_access(&current, &written.file) {
+            // Better a longer log than a store its service can no longer open.
+            let _ = fs::remove_file(&written.temp);
+            return Err(io_error(&self.path, error));
+        }
         {
             let mut disk = lock_of(&self.disk);
             if let Err(error) = fs::rename(&written.temp, &self.path) {
