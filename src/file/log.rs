@@ -130,8 +130,10 @@ pub(crate) fn read_entries(
         if !format::entry_matches(&payload, crc) {
             return Err(Damage::at(offset, "entry fails its checksum").into());
         }
-        let ops: Vec<Op> = serde_json::from_slice(&payload)
-            .map_err(|error| Damage::at(offset, format!("entry does not parse: {error}")))?;
+        let ops: Vec<Op> = serde_json::from_slice(&payload).map_err(|error| {
+            let reason = format!("entry does not parse: {}", without_quoted_text(&error));
+            Damage::at(offset, reason)
+        })?;
         for op in ops {
             replay
                 .apply(op)
@@ -261,11 +263,53 @@ impl<'a> Replay<'a> {
     }
 }
 
+/// A parse error's message with every quoted value cut out: a damaged entry may hold a
+/// hash where something else belongs, and serde quotes the value it did not expect.
+fn without_quoted_text(error: &serde_json::Error) -> String {
+    let message = error.to_string();
+    let mut kept = String::with_capacity(message.len());
+    let mut quote = None;
+    for c in message.chars() {
+        match quote {
+            Some(open) if c == open => {
+                kept.push('…');
+                kept.push(c);
+                quote = None;
+            }
+            Some(_) => {}
+            None => {
+                kept.push(c);
+                if c == '`' || c == '"' {
+                    quote = Some(c);
+                }
+            }
+        }
+    }
+    kept
+}
+
 #[cfg(test)]
 mod tests {
     use time::macros::datetime;
 
     use super::*;
+
+    #[test]
+    fn parse_errors_lose_the_values_they_quote() {
+        let hash = "c2VjcmV0IGhhc2ggdmFsdWUgaGVyZQ==";
+        let quoted = format!("\"{hash}\"");
+        let errors = [
+            serde_json::from_str::<crate::Expiry>(&quoted).unwrap_err(),
+            serde_json::from_str::<u32>(&quoted).unwrap_err(),
+        ];
+        for error in errors {
+            assert!(
+                error.to_string().contains(hash),
+                "the raw message quotes it"
+            );
+            assert!(!without_quoted_text(&error).contains(hash));
+        }
+    }
     use crate::file::testing::records;
 
     fn replay(base: &MemoryStore, ops: Vec<Op>) -> Result<Replay<'_>, &'static str> {
