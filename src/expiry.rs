@@ -15,6 +15,11 @@ pub const EARLIEST_INSTANT: OffsetDateTime = datetime!(0000-01-01 00:00:00 UTC);
 /// The latest instant a record can hold.
 pub const LATEST_INSTANT: OffsetDateTime = datetime!(9999-12-31 23:59:59.999_999_999 UTC);
 
+/// Whether `at` lies within [`EARLIEST_INSTANT`] and [`LATEST_INSTANT`], whatever its offset.
+pub(crate) fn is_supported(at: OffsetDateTime) -> bool {
+    (EARLIEST_INSTANT..=LATEST_INSTANT).contains(&at)
+}
+
 /// When a stored token stops being valid.
 ///
 /// A token is valid strictly before its expiry instant and expired from that instant on.

@@ -6,7 +6,7 @@ use std::time::SystemTime;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use time::OffsetDateTime;
 
-use crate::expiry::{Expiry, from_system_time, to_system_time};
+use crate::expiry::{Expiry, from_system_time, is_supported, to_system_time};
 use crate::id::TokenId;
 use crate::secret::{KeyId, TokenHash};
 use crate::validate;
@@ -294,6 +294,21 @@ impl<'de> Deserialize<'de> for TokenRecord {
         }
         let scopes = validate::scopes(raw.scopes).map_err(D::Error::custom)?;
         validate::metadata(&raw.metadata).map_err(D::Error::custom)?;
+
+        // A time outside the range could be read but not written back: a last-use time
+        // of year 0 in an offset east of UTC, say, is year -1 once converted to UTC.
+        let instants = [
+            ("created_at", Some(raw.created_at)),
+            ("expires", raw.expires.instant()),
+            ("last_used_at", raw.last_used_at),
+        ];
+        for (field, at) in instants {
+            if at.is_some_and(|at| !is_supported(at)) {
+                return Err(D::Error::custom(format_args!(
+                    "{field} is outside the supported range"
+                )));
+            }
+        }
 
         let mut record = Self::new(NewRecord {
             id: raw.id,

@@ -6,10 +6,11 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use api_tokens::{
-    FileStore, HashingKey, Lifetime, NewToken, Prefix, StoreError, TokenManager, TokenStore,
-    TokenUpdate, VerifyError,
+    FileStore, HashingKey, Lifetime, ManualClock, NewToken, Prefix, StoreError, TokenManager,
+    TokenStore, TokenUpdate, VerifyError,
 };
 use tempfile::TempDir;
+use time::macros::datetime;
 
 const PREFIX: &str = "filetest";
 
@@ -285,6 +286,36 @@ fn a_flush_timer_writes_last_use_times() {
         std::thread::sleep(Duration::from_millis(10));
     }
     assert!(other.get(&id).unwrap().is_some());
+}
+
+#[test]
+fn a_last_use_time_reads_the_same_everywhere_after_the_clock_steps_back() {
+    let (_dir, path) = store_path();
+    let clock = ManualClock::new(datetime!(2026-01-01 12:00 UTC));
+    let service = TokenManager::builder(FileStore::open(&path).unwrap(), key(), PREFIX)
+        .clock(clock.clone())
+        .last_used_resolution(time::Duration::ZERO)
+        .build()
+        .unwrap();
+    let (token, id) = create(&service, "used");
+    let last_use = |store: &FileStore| store.get(&id).unwrap().unwrap().last_used_at();
+    service.verify(&token).unwrap();
+    service.store().flush().unwrap();
+
+    // The file keeps the latest time it was given, so the store shows no earlier one.
+    clock.advance(-time::Duration::hours(2));
+    service.verify(&token).unwrap();
+    service.store().flush().unwrap();
+    let noon = Some(datetime!(2026-01-01 12:00 UTC));
+    assert_eq!(last_use(service.store()), noon);
+    assert_eq!(last_use(&FileStore::open(&path).unwrap()), noon);
+
+    // A later use still moves it on, here and in the file.
+    clock.advance(time::Duration::hours(3));
+    service.verify(&token).unwrap();
+    drop(service);
+    let one = Some(datetime!(2026-01-01 13:00 UTC));
+    assert_eq!(last_use(&FileStore::open(&path).unwrap()), one);
 }
 
 #[test]

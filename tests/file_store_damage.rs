@@ -2,10 +2,14 @@
 //! as it was. An unacknowledged tail after the last commit is the one thing that is not
 //! damage.
 
+#[path = "file_store_format/spec.rs"]
+mod spec;
+
 use std::fs;
 use std::path::{Path, PathBuf};
 
 use api_tokens::{FileStore, HashingKey, Lifetime, NewToken, StoreError, TokenManager, TokenStore};
+use serde_json::{Value, json};
 use tempfile::TempDir;
 
 fn manager(store: FileStore) -> TokenManager<FileStore> {
@@ -183,4 +187,96 @@ fn an_unacknowledged_tail_is_ignored_and_then_overwritten() {
     let reopened = FileStore::open(&path).unwrap();
     assert_eq!(reopened.len(), 3);
     assert!(reopened.get(&created.info().id).unwrap().is_some());
+}
+
+/// `bytes`, a valid store, with one more committed entry holding `ops`, as an editor that
+/// knows the format would write it; and the offset of that entry.
+fn with_entry(bytes: &[u8], ops: &Value) -> (Vec<u8>, u64) {
+    let slot = |index: usize| &bytes[spec::SECTOR * (1 + index)..spec::SECTOR * (2 + index)];
+    let (seq, len) = (0..2)
+        .map(|index| (spec::le(&slot(index)[0..8]), spec::le(&slot(index)[8..16])))
+        .max()
+        .unwrap();
+    let instance = spec::le(&bytes[16..24]);
+
+    let mut edited = bytes[..len as usize].to_vec();
+    edited.extend_from_slice(&spec::entry(&serde_json::to_vec(ops).unwrap()));
+    let next = spec::slot(seq + 1, edited.len() as u64, instance);
+    let at = spec::SECTOR * (1 + (seq as usize + 1) % 2);
+    edited[at..at + spec::SECTOR].copy_from_slice(&next);
+    (edited, len)
+}
+
+/// The serialised form of one live record of `bytes`.
+fn a_record(dir: &TempDir, bytes: &[u8]) -> Value {
+    let path = dir.path().join("read.store");
+    fs::write(&path, bytes).unwrap();
+    let store = FileStore::open(&path).unwrap();
+    let record = serde_json::to_value(&*store.list(None).unwrap()[0]).unwrap();
+    drop(store);
+    fs::remove_file(&path).unwrap();
+    record
+}
+
+#[test]
+fn times_outside_the_supported_range_are_reported() {
+    let dir = tempfile::tempdir().unwrap();
+    let (bytes, _) = small_store(&dir);
+    let record = a_record(&dir, &bytes);
+    let id = record["id"].clone();
+    let replaced = |field: &str, value: Value| {
+        let mut edited = record.clone();
+        edited[field] = value;
+        json!([{ "remove": id }, { "insert": edited }])
+    };
+
+    // Each is a valid RFC 3339 time whose instant is before year 0 or after year 9999.
+    let edits = [
+        json!([{ "used": { "id": id, "at": "0000-01-01T00:00:00+01:00" } }]),
+        json!([{ "used": { "id": id, "at": "9999-12-31T23:59:59-00:01" } }]),
+        replaced("last_used_at", json!("0000-01-01T00:30:00+01:00")),
+        replaced("created_at", json!("9999-12-31T23:00:00-05:00")),
+        replaced("expires", json!({ "at": "0000-01-01T00:00:00+00:01" })),
+    ];
+    let path = target(&dir);
+    for ops in edits {
+        let (edited, entry) = with_entry(&bytes, &ops);
+        match open_damaged(&path, &edited) {
+            StoreError::Corrupt { offset, reason, .. } => {
+                assert_eq!(offset, entry, "{ops}");
+                assert!(reason.contains("outside the supported range"), "{reason}");
+            }
+            other => panic!("{ops}: {other}"),
+        }
+    }
+}
+
+#[test]
+fn times_at_the_ends_of_the_supported_range_are_kept() {
+    let dir = tempfile::tempdir().unwrap();
+    let (bytes, _) = small_store(&dir);
+    let record = a_record(&dir, &bytes);
+    let id = record["id"].clone();
+    let path = target(&dir);
+
+    for at in ["0000-01-01T00:00:00Z", "9999-12-31T23:59:59.999999999Z"] {
+        let mut edited = record.clone();
+        edited["last_used_at"] = json!(at);
+        let ops = json!([{ "remove": id }, { "insert": edited }]);
+        fs::write(&path, with_entry(&bytes, &ops).0).unwrap();
+
+        // Read, written whole by a compaction, and read again.
+        let store = FileStore::open(&path).unwrap();
+        store.compact().unwrap();
+        drop(store);
+        let store = FileStore::open(&path).unwrap();
+        let kept = serde_json::to_value(
+            &*store
+                .get(&id.as_str().unwrap().parse().unwrap())
+                .unwrap()
+                .unwrap(),
+        )
+        .unwrap();
+        assert_eq!(kept["last_used_at"], json!(at));
+    }
 }

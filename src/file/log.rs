@@ -11,6 +11,7 @@ use time::OffsetDateTime;
 
 use super::format::{self, Damage, ENTRY_HEAD, MAX_PAYLOAD};
 use super::io::ReaderAt;
+use crate::expiry::is_supported;
 use crate::id::TokenId;
 use crate::memory::MemoryStore;
 use crate::record::TokenRecord;
@@ -217,6 +218,9 @@ impl<'a> Replay<'a> {
                     return Err("entry removes a token that does not exist");
                 }
                 self.changes.insert(id, None);
+            }
+            Op::Used { at, .. } if !is_supported(at) => {
+                return Err("entry holds a last-use time outside the supported range");
             }
             Op::Used { id, at } => self.note_use(id, at),
         }

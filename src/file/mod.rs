@@ -72,6 +72,11 @@ pub use self::options::{
 /// on a timer if [`flush_interval`](FileStoreOptions::flush_interval) is set. A crash loses
 /// the times noted since the last of these; nothing else is lost.
 ///
+/// A record's last-use time only moves forward. Processes write their batches of times in
+/// whatever order their flushes come, so the file keeps the latest time it holds for each
+/// record, and the store ignores an earlier one (from a clock stepped back, say) as the file
+/// would: every process, and this one after a reopen, sees the same time.
+///
 /// # Damaged files
 ///
 /// A file that is not a token store, is truncated, fails a checksum or has a later format
@@ -324,7 +329,8 @@ impl TokenStore for FileStore {
         })
     }
 
-    /// Notes the time in memory only; see [Last-use times](FileStore#last-use-times).
+    /// Notes the time in memory only, unless the record holds a later one; see
+    /// [Last-use times](FileStore#last-use-times).
     fn record_use(&self, id: &TokenId, at: OffsetDateTime) -> Result<(), StoreError> {
         self.shared.note_use(id, at);
         Ok(())

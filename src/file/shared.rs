@@ -138,10 +138,22 @@ impl Shared {
         Ok(())
     }
 
-    /// Notes a last-use time, to be written later.
+    /// Notes a last-use time, to be written later, unless the record holds a later one.
+    ///
+    /// Reading the log keeps the latest time of a record, since one process's batch may
+    /// reach the file after a newer time from another. An earlier time taken here would be
+    /// shown until the next reopen and by no other process, so it is ignored here too.
     pub(crate) fn note_use(&self, id: &TokenId, at: OffsetDateTime) {
-        if self.memory.record_use(id, at).is_ok() && matches!(self.memory.get(id), Ok(Some(_))) {
-            lock_of(&self.pending).insert(*id, at);
+        // Under the pending lock, so that two uses noted at once keep the later.
+        let mut pending = lock_of(&self.pending);
+        let Ok(Some(record)) = self.memory.get(id) else {
+            return;
+        };
+        if record.last_used_at().is_some_and(|kept| kept >= at) {
+            return;
+        }
+        if self.memory.record_use(id, at).is_ok() {
+            pending.insert(*id, at);
         }
     }
 
