@@ -482,20 +482,15 @@ impl<S: TokenStore> TokenManager<S> {
         Ok(Expiry::At(at))
     }
 
-    /// Writes the last-use time when the stored one is further than the resolution from
-    /// now, in either direction, so a clock stepped back corrects it too.
+    /// Writes the last-use time once the stored one is at least the resolution old. A
+    /// last-use time only moves forward: after the clock steps back, nothing is written until
+    /// it passes the stored time again, so verifies never turn into writes one after another.
     fn note_use(&self, record: &TokenRecord, now: SystemTime) {
-        let resolution = self.last_used_resolution;
-        let (earlier, later) = match record.last_used_system() {
-            Some(last) if last <= now => (last, now),
-            Some(last) => (now, last),
-            None => (SystemTime::UNIX_EPOCH, SystemTime::UNIX_EPOCH),
-        };
-        let recent = record.last_used_system().is_some()
-            && earlier
-                .checked_add(resolution)
-                .is_none_or(|limit| later < limit);
-        if recent {
+        let due = record.last_used_system().is_none_or(|last| {
+            last.checked_add(self.last_used_resolution)
+                .is_some_and(|next| now >= next)
+        });
+        if !due {
             return;
         }
         if let Ok(now) = self.now() {

@@ -264,11 +264,19 @@ impl TokenStore for MemoryStore {
 
     fn record_use(&self, id: &TokenId, at: OffsetDateTime) -> Result<(), StoreError> {
         let shard = self.shard(id);
-        if !shard.records().records.contains(id) {
+        let later = |record: &TokenRecord| record.last_used_at().is_none_or(|kept| kept < at);
+        if !shard
+            .records()
+            .records
+            .get(id)
+            .is_some_and(|entry| later(&entry.0))
+        {
             return Ok(());
         }
         shard.write(|records| {
-            if let Some(stored) = records.get(id) {
+            if let Some(stored) = records.get(id)
+                && later(&stored.0)
+            {
                 let mut record = TokenRecord::clone(&stored.0);
                 record.set_last_used_at(at);
                 records.replace(Entry(Arc::new(record)));

@@ -82,7 +82,9 @@ pub trait TokenStore: Send + Sync + fmt::Debug {
 
     /// Notes that the token with this id was verified at `at`.
     ///
-    /// A missing id is ignored: the token may have been deleted since it was verified. The
+    /// A last-use time only moves forward: a time no later than the stored one is ignored,
+    /// so that uses noted in any order, by any process, leave the latest. A missing id is
+    /// ignored too: the token may have been deleted since it was verified. The
     /// time need not be durable when this returns; a store may batch these writes, and may
     /// lose the latest ones in a crash.
     ///

@@ -608,16 +608,20 @@ fn last_used_times_from_a_skewed_clock() {
     let _ = skewed.verify(text).unwrap();
     assert_eq!(last_used(), Some(START + Duration::days(1)));
 
-    // Any use further than the resolution from the stored time, in either direction,
-    // writes again, so a time from the future is corrected by the next use.
+    // A last-use time only moves forward: uses by the clock that is right leave the time
+    // from the future alone, and write nothing, until they pass it by the resolution.
     right.advance(Duration::seconds(30));
     let _ = on_time.verify(text).unwrap();
-    assert_eq!(last_used(), Some(START + Duration::seconds(30)));
-
-    // Uses closer together than the resolution are not written.
-    right.advance(Duration::seconds(59));
+    assert_eq!(last_used(), Some(START + Duration::days(1)));
+    right.set(START + Duration::days(1) + Duration::seconds(59));
     let _ = on_time.verify(text).unwrap();
-    assert_eq!(last_used(), Some(START + Duration::seconds(30)));
+    assert_eq!(last_used(), Some(START + Duration::days(1)));
+    right.advance(Duration::seconds(1));
+    let _ = on_time.verify(text).unwrap();
+    assert_eq!(
+        last_used(),
+        Some(START + Duration::days(1) + Duration::minutes(1))
+    );
 
     // A change made after a later use was recorded builds on that later time.
     store.record_use(&id, START + Duration::days(2)).unwrap();

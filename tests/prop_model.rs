@@ -372,23 +372,17 @@ fn refusal(error: ManageError) -> Refusal {
     }
 }
 
-/// How a kind of store behaves where the documented behaviour leaves it a choice.
+/// Whether a store keeps its records when it is closed and opened again.
 #[derive(Clone, Copy, Debug, PartialEq)]
 enum Kind {
-    /// Forgets its records when closed; takes every last-use time it is given.
+    /// Forgets its records when closed; `Reopen` does nothing.
     Memory,
-    /// Keeps its records across a close and a reopen. Keeps the latest last-use time it was
-    /// given: several processes write these times to one file in batches, and a batch may
-    /// arrive after a newer time from another process, so the file keeps the latest of
-    /// them; an earlier time, such as one a clock stepped back gives, cannot be told apart
-    /// from a stale one, and moving the time back in memory only would show a time that
-    /// neither other processes nor this store after a reopen ever see.
+    /// Keeps its records across a close and a reopen.
     File,
 }
 
 #[derive(Debug)]
 struct Model {
-    kind: Kind,
     now: OffsetDateTime,
     max_lifetime: Option<Duration>,
     resolution: Duration,
@@ -400,9 +394,8 @@ struct Model {
 }
 
 impl Model {
-    fn new(scenario: &Scenario, kind: Kind) -> Self {
+    fn new(scenario: &Scenario) -> Self {
         Self {
-            kind,
             now: scenario.start,
             max_lifetime: scenario.max_lifetime,
             resolution: scenario.resolution,
@@ -447,7 +440,7 @@ impl Model {
 
     fn verify(&mut self, id: TokenId, genuine: bool) -> Verdict {
         let now = self.now;
-        let (current, resolution, kind) = (self.current_key, self.resolution, self.kind);
+        let (current, resolution) = (self.current_key, self.resolution);
         let held = self.held_keys.clone();
         let expired = match self.records.get(&id) {
             Some(record) if genuine && held.contains(&record.key) => self.is_expired(record),
@@ -460,12 +453,9 @@ impl Model {
         let record = self.records.get_mut(&id).expect("checked above");
         let stale = record
             .last_used_at
-            .is_none_or(|last| (now - last).abs() >= resolution);
+            .is_none_or(|last| now - last >= resolution);
         if stale {
-            record.last_used_at = match (kind, record.last_used_at) {
-                (Kind::File, Some(last)) => Some(last.max(now)),
-                _ => Some(now),
-            };
+            record.last_used_at = Some(now);
         }
         record.key = current;
         Verdict::Valid(id)
@@ -578,7 +568,7 @@ where
     F: FnMut() -> S,
 {
     let clock = ManualClock::new(scenario.start);
-    let mut model = Model::new(scenario, kind);
+    let mut model = Model::new(scenario);
     let mut store = Arc::new(open());
     let mut manager = build(&store, &model, &clock);
     let names = names();
