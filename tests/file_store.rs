@@ -2,7 +2,7 @@
 //! between several open stores, last-use batching, compaction and locking.
 
 use std::fs::{self, File};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use api_tokens::{
@@ -23,6 +23,14 @@ fn manager(store: FileStore) -> TokenManager<FileStore> {
         .last_used_resolution(time::Duration::ZERO)
         .build()
         .expect("the configuration is valid")
+}
+
+/// A store at `path` that checks the file for changes every `interval`.
+fn refreshing_every(path: &Path, interval: Duration) -> FileStore {
+    FileStore::options()
+        .refresh_interval(interval)
+        .open(path)
+        .unwrap()
 }
 
 fn store_path() -> (TempDir, PathBuf) {
@@ -135,12 +143,7 @@ fn duplicates_and_missing_ids_are_reported_and_change_nothing() {
 #[test]
 fn a_token_created_elsewhere_verifies_at_once() {
     let (_dir, path) = store_path();
-    let service = manager(
-        FileStore::options()
-            .refresh_interval(Duration::from_secs(3600))
-            .open(&path)
-            .unwrap(),
-    );
+    let service = manager(refreshing_every(&path, Duration::from_secs(3600)));
     let admin = manager(FileStore::open(&path).unwrap());
 
     // The service looks once, so that its last check is recent.
@@ -153,12 +156,7 @@ fn a_token_created_elsewhere_verifies_at_once() {
 fn a_deletion_elsewhere_is_seen_after_the_refresh_interval() {
     let (_dir, path) = store_path();
     let interval = Duration::from_millis(200);
-    let service = manager(
-        FileStore::options()
-            .refresh_interval(interval)
-            .open(&path)
-            .unwrap(),
-    );
+    let service = manager(refreshing_every(&path, interval));
     let admin = manager(FileStore::open(&path).unwrap());
     let (token, id) = create(&admin, "soon deleted");
     service.verify(&token).unwrap();
@@ -182,12 +180,7 @@ fn a_deletion_elsewhere_is_seen_after_the_refresh_interval() {
 #[test]
 fn lookups_serve_memory_until_the_interval_has_passed() {
     let (_dir, path) = store_path();
-    let service = manager(
-        FileStore::options()
-            .refresh_interval(Duration::from_secs(3600))
-            .open(&path)
-            .unwrap(),
-    );
+    let service = manager(refreshing_every(&path, Duration::from_secs(3600)));
     let admin = manager(FileStore::open(&path).unwrap());
     let (token, id) = create(&admin, "cached");
     service.verify(&token).unwrap();
@@ -485,12 +478,7 @@ fn verifies_go_on_while_other_threads_write() {
 #[test]
 fn changes_from_a_process_with_an_old_view_keep_what_others_wrote() {
     let (_dir, path) = store_path();
-    let stale_view = || {
-        FileStore::options()
-            .refresh_interval(Duration::from_secs(3600))
-            .open(&path)
-            .unwrap()
-    };
+    let stale_view = || refreshing_every(&path, Duration::from_secs(3600));
     let old_key = HashingKey::new(&[1; 32]).unwrap();
     let creator = TokenManager::builder(FileStore::open(&path).unwrap(), old_key, PREFIX)
         .build()
