@@ -33,8 +33,9 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use api_tokens::{
-    FileStore, HashingKey, Lifetime, ManageError, NewToken, Prefix, StoreError, TokenId, TokenInfo,
-    TokenManager, TokenRecord, TokenScanner, TokenStore, TokenUpdate, VerifiedToken, VerifyError,
+    FileStore, HashingKey, KeyId, Lifetime, ManageError, NewToken, Prefix, StoreError, TokenId,
+    TokenInfo, TokenManager, TokenRecord, TokenScanner, TokenStore, TokenUpdate, VerifiedToken,
+    VerifyError,
 };
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
@@ -297,6 +298,9 @@ fn run(cli: Cli) -> Result<(), Failure> {
         None => HashingKey::new(&HashingKey::generate_bytes().map_err(|e| fail_store(&e))?[..])
             .map_err(|e| fail_store(&e))?,
     };
+    if creating {
+        warn_of_other_keys(&store, key.id())?;
+    }
     // A scan only looks: finding a token in a file must not make it look used.
     let store: Box<dyn TokenStore> = match cli.command {
         Command::Scan { .. } => Box::new(LookOnly(store)),
@@ -660,6 +664,29 @@ fn find_key(cli: &Cli, store: &FileStore, may_create: bool) -> Result<Option<Has
 
 /// Writes a new random key to `path`, readable by its owner only. The file appears complete
 /// or not at all; if another process made one first, that one is used.
+/// Says on stderr when the store's tokens were hashed under other keys than `key`: a
+/// service that holds only those would refuse the new token. Rotating the hashing key does
+/// this on purpose, so it is a warning, not an error.
+fn warn_of_other_keys(store: &FileStore, key: KeyId) -> Result<(), Failure> {
+    let records = store.list(None).map_err(|e| fail_store(&e))?;
+    let mut others: Vec<KeyId> = records
+        .iter()
+        .map(|r| r.key_id())
+        .filter(|id| *id != key)
+        .collect();
+    others.sort_unstable();
+    others.dedup();
+    if !others.is_empty() {
+        let others: Vec<String> = others.iter().map(KeyId::to_string).collect();
+        eprintln!(
+            "warning: this store's tokens were hashed with another key ({}), not with this one \
+             ({key}); a service that does not hold this key will refuse the new token",
+            others.join(", ")
+        );
+    }
+    Ok(())
+}
+
 fn create_key_file(path: &Path) -> Result<HashingKey, Failure> {
     let failed = |error: io::Error| {
         Failure::Store(format!(

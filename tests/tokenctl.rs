@@ -198,6 +198,25 @@ fn verify_answers_with_its_exit_status_and_never_echoes_the_token() {
 }
 
 #[test]
+fn creating_with_another_key_than_the_stores_tokens_warns() {
+    let shell = Shell::new();
+    let _ = shell.create(&["--name", "first"]);
+    let same = shell.run(&["create", "--name", "same key"]);
+    assert!(!same.stderr.contains("warning"), "{same:?}");
+
+    let mut other = shell.command(&["create", "--name", "other key"]);
+    other.env("API_TOKENS_KEY", BASE64.encode([1u8; 32]));
+    let warned = shell.run_with(other, None);
+
+    assert_eq!(warned.code, 0, "{warned:?}");
+    assert!(
+        warned
+            .stderr
+            .contains("warning: this store's tokens were hashed with another key")
+    );
+}
+
+#[test]
 fn delete_needs_a_terminal_or_yes() {
     let shell = Shell::new();
     let token = shell.create(&["--name", "doomed"]);
